@@ -1,0 +1,42 @@
+// DatabaseConfig: how to reach one registered database, as in the original's
+// DatabaseProjectConfig, plus a URL form, pool settings and the pooler mode.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "matrx/orm/pg/connect_options.hpp"
+#include "matrx/orm/pg/pool.hpp"
+
+namespace matrx::orm::pg {
+
+struct DatabaseConfig {
+  std::string name{};           ///< registry key (required)
+  std::string host{};           ///< host name, IP or Unix socket directory; empty: PGHOST/libpq default
+  std::string port{};           ///< empty: PGPORT / 5432
+  std::string database_name{};  ///< empty: PGDATABASE / the user name
+  std::string user{};           ///< empty: PGUSER / the OS user
+  std::string password{};       ///< empty: PGPASSWORD / ~/.pgpass. Never logged or shown in errors.
+  std::string alias{};          ///< second lookup key; empty: same as name
+  std::vector<std::string> additional_schemas{};  ///< schemas introspected besides public
+  std::string url{};            ///< optional libpq URI or conninfo; the fields above override it
+  std::string sslmode{};        ///< libpq sslmode (disable, prefer, require, verify-ca, verify-full); empty: libpq's
+  std::string application_name{};  ///< empty: "matrx-orm"
+  std::chrono::milliseconds connect_timeout{10'000};
+  PoolConfig pool{};
+  PoolerMode pooler_mode = PoolerMode::session;
+
+  /// A config from a libpq URI ("postgresql://user:pw@host:5432/db?sslmode=require") or
+  /// key=value conninfo. Throws ConfigurationError (password redacted) if it does not parse.
+  static DatabaseConfig from_url(std::string name, std::string url);
+
+  /// Options for Connection::connect (password kept apart from the conninfo).
+  ConnectOptions connect_options() const;
+  /// "postgresql://user@host:port/db" with no password, for logs.
+  std::string describe() const;
+  /// Throws ConfigurationError naming the first invalid setting.
+  void validate() const;
+};
+
+}  // namespace matrx::orm::pg

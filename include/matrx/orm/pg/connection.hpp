@@ -1,0 +1,78 @@
+// Connection: one libpq connection driven by Boost.Asio in non-blocking pipeline mode.
+//
+// * Every call returns boost::asio::awaitable; the connection may be shared by many
+//   coroutines at once: their queries are pipelined (one Sync each) and each result goes
+//   to its own caller; a failing query fails only itself.
+// * Per-operation cancellation (e.g. `co_await (conn.execute(…) || timer.async_wait(…))`)
+//   completes the cancelled call at once with boost::system::system_error
+//   (operation_aborted). If the query had already been sent, a cancel request goes to the
+//   server (libpq 15's blocking PQcancel runs on a helper thread) and no further query is
+//   sent until the abandoned one has drained, so a late cancel never hits another query.
+// * Thread-safety: the connection runs on a strand of the executor it was opened on; its
+//   methods may be called from any thread.
+// * Lifetime: destroy (or close) connections before their io_context is destroyed. The
+//   sql text and Params passed to execute() must outlive the co_await.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "matrx/orm/pg/connect_options.hpp"
+#include "matrx/orm/pg/params.hpp"
+#include "matrx/orm/pg/result.hpp"
+
+namespace matrx::orm::pg {
+
+enum class TransactionState { idle, in_transaction, in_error, unknown };
+
+namespace detail { class ConnectionCore; }
+
+class Connection {
+ public:
+  Connection() = default;
+  Connection(Connection&&) noexcept = default;
+  Connection& operator=(Connection&&) noexcept;
+  ~Connection();
+
+  /// Opens a connection on the calling coroutine's executor. Throws ConnectionError (with
+  /// the server's SQLSTATE when there is one; never the password) or ConfigurationError.
+  static boost::asio::awaitable<Connection> connect(ConnectOptions options);
+  static boost::asio::awaitable<Connection> connect(boost::asio::any_io_executor executor, ConnectOptions options);
+
+  /// Runs one statement with bound parameters. Server errors throw the type mapped from
+  /// their SQLSTATE (sqlstate.hpp) carrying the SQL and (redacted) parameters; a lost
+  /// connection throws ConnectionError; cancellation throws system_error(operation_aborted).
+  boost::asio::awaitable<Result> execute(std::string_view sql, const Params& params = {},
+                                         Format result_format = Format::binary);
+
+  /// Completes when no query of any caller is queued or in flight.
+  boost::asio::awaitable<void> wait_idle();
+
+  bool is_open() const noexcept;
+  /// The server closed the connection, or the protocol broke: it cannot be used again.
+  bool is_broken() const noexcept;
+  /// Transaction state as of the last completed query.
+  TransactionState transaction_state() const noexcept;
+  /// Queries queued or in flight, including abandoned ones still draining.
+  std::size_t pending() const noexcept;
+  int backend_pid() const noexcept;
+  PoolerMode pooler_mode() const noexcept;
+  /// Server parameter reported at startup (server_version, TimeZone, …), or "".
+  std::string server_parameter(const char* name) const;
+
+  /// Closes the connection now; queued and in-flight calls fail with ConnectionError.
+  void close() noexcept;
+
+  explicit operator bool() const noexcept { return core_ != nullptr; }
+
+ private:
+  explicit Connection(std::shared_ptr<detail::ConnectionCore> core) : core_(std::move(core)) {}
+  std::shared_ptr<detail::ConnectionCore> core_;
+};
+
+}  // namespace matrx::orm::pg

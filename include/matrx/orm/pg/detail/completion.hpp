@@ -1,0 +1,61 @@
+// A type-erased, move-only completion handler that always completes by posting to the
+// handler's associated executor. Written by hand because Boost 1.81's
+// any_completion_handler has a recursive move assignment and cannot be posted
+// (TOOLCHAIN.md, pitfalls 3 and 4).
+#pragma once
+
+#include <memory>
+#include <tuple>
+#include <utility>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+
+namespace matrx::orm::pg::detail {
+
+template <class... Args>
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  /// Completes once; later calls are ignored. Clears the cancellation slot first.
+  void complete(Args... args) {
+    if (done_) return;
+    done_ = true;
+    if (slot_.is_connected()) slot_.clear();
+    do_complete(std::move(args)...);
+  }
+  bool done() const noexcept { return done_; }
+  boost::asio::cancellation_slot& slot() noexcept { return slot_; }
+
+ protected:
+  virtual void do_complete(Args... args) = 0;
+
+ private:
+  bool done_ = false;
+  boost::asio::cancellation_slot slot_;
+};
+
+template <class Handler, class... Args>
+class CompletionFor : public Completion<Args...> {
+ public:
+  CompletionFor(Handler h, boost::asio::any_io_executor fallback)
+      : handler_(std::move(h)), fallback_(std::move(fallback)) {
+    this->slot() = boost::asio::get_associated_cancellation_slot(handler_);
+  }
+
+ protected:
+  void do_complete(Args... args) override {
+    auto ex = boost::asio::get_associated_executor(handler_, fallback_);
+    boost::asio::post(ex, [h = std::move(handler_), tup = std::make_tuple(std::move(args)...)]() mutable {
+      std::apply([&](auto&&... a) { std::move(h)(std::move(a)...); }, std::move(tup));
+    });
+  }
+
+ private:
+  Handler handler_;
+  boost::asio::any_io_executor fallback_;
+};
+
+}  // namespace matrx::orm::pg::detail

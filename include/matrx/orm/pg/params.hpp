@@ -1,0 +1,90 @@
+// Params: the bound parameters of one statement ($1, $2, …), encoded by Codec<T>.
+// Values are always sent out of band: SQL text never contains a value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "matrx/orm/pg/codec.hpp"
+
+namespace matrx::orm::pg {
+
+/// Parameter encoding. `preferred` uses each codec's preferred format (binary for
+/// fixed-OID types); `text` sends every parameter in text form.
+enum class ParamEncoding { preferred, text };
+
+class Params {
+ public:
+  /// libpq / the protocol cap parameters at 65535 per statement.
+  static constexpr std::size_t max_params = 65535;
+
+  Params() = default;
+  explicit Params(ParamEncoding encoding) : encoding_(encoding) {}
+
+  template <class... Ts>
+  static Params of(const Ts&... values) {
+    Params p;
+    (p.add(values), ...);
+    return p;
+  }
+
+  /// Appends a value. std::optional<T> without a value, and std::nullopt, bind NULL.
+  template <class T>
+  Params& add(const T& value) { return add_with_oid(value, std::nullopt); }
+
+  /// Appends a value with an explicit parameter type (e.g. the column's OID).
+  template <class T>
+  Params& add(const T& value, Oid type) { return add_with_oid(value, type); }
+
+  Params& add_null(Oid type = oid::unspecified);
+  Params& add(std::nullopt_t) { return add_null(); }
+
+  std::size_t size() const noexcept { return types_.size(); }
+  bool empty() const noexcept { return types_.empty(); }
+  ParamEncoding encoding() const noexcept { return encoding_; }
+
+  // Views for libpq; valid until the next add().
+  const Oid* types() const noexcept { return types_.data(); }
+  const int* lengths() const noexcept { return lengths_.data(); }
+  const int* formats() const noexcept { return formats_.data(); }
+  const char* const* values() const;
+
+  /// Parameters rendered for an error message under the current ParameterPolicy.
+  std::vector<std::string> render() const;
+
+ private:
+  template <class T>
+  Params& add_with_oid(const T& value, std::optional<Oid> type) {
+    if constexpr (detail::is_optional<T>::value) {
+      if (!value) return add_null(type.value_or(Codec<typename T::value_type>::oid));
+      return add_with_oid(*value, type);
+    } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+      return add_string(std::string_view(value), type);
+    } else {
+      static_assert(HasCodec<T>, "no matrx::orm::pg::Codec for this type (see docs/types.md)");
+      const bool binary = encoding_ == ParamEncoding::preferred && Codec<T>::binary_param;
+      const std::size_t start = begin_value();
+      if (binary) Codec<T>::to_binary(value, data_);
+      else Codec<T>::to_text(value, data_);
+      finish_value(start, type.value_or(Codec<T>::oid), binary);
+      return *this;
+    }
+  }
+  Params& add_string(std::string_view value, std::optional<Oid> type);
+  std::size_t begin_value();
+  void finish_value(std::size_t start, Oid type, bool binary);
+
+  ParamEncoding encoding_ = ParamEncoding::preferred;
+  std::string data_;                 // all values back to back
+  std::vector<std::size_t> offsets_;  // start of each value in data_
+  std::vector<Oid> types_;
+  std::vector<int> lengths_;          // -1 = NULL
+  std::vector<int> formats_;
+  mutable std::vector<const char*> pointers_;
+};
+
+}  // namespace matrx::orm::pg

@@ -1,0 +1,98 @@
+// Pool: connections to one database, shared by coroutines.
+//
+// * acquire() hands out an idle connection, opens a new one while size < max_size, or
+//   waits in FIFO order; it throws PoolTimeoutError after acquire_timeout, carrying the
+//   last connect error when connections are failing.
+// * Connecting failures are retried with exponential backoff and jitter until the deadline.
+// * A returned connection is checked: broken or past its (jittered) max lifetime → closed
+//   and replaced on demand; abandoned queries still draining → waited for (bounded by
+//   drain_timeout, else closed); inside a transaction → ROLLBACK (with a warning) before
+//   reuse. A connection never goes back to the pool inside a transaction.
+// * The size never exceeds max_size, also when acquirers are cancelled.
+// * Thread-safe. Pooled connections live on the executor given at construction.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "matrx/orm/pg/connect_options.hpp"
+#include "matrx/orm/pg/connection.hpp"
+
+namespace matrx::orm::pg {
+
+struct PoolConfig {
+  std::size_t min_size = 0;   ///< connections opened by warm_up() and kept (default 0)
+  std::size_t max_size = 10;  ///< hard upper bound on open + opening connections (≥ 1)
+  std::chrono::milliseconds acquire_timeout{10'000};  ///< bound on acquire() (> 0)
+  std::chrono::milliseconds max_lifetime{30 * 60'000};  ///< shortened by up to 2.5% jitter; 0 = unlimited
+  std::chrono::milliseconds idle_timeout{10 * 60'000};  ///< idle above min_size longer than this → closed; 0 = never
+  std::chrono::milliseconds backoff_initial{50};   ///< first reconnect delay
+  std::chrono::milliseconds backoff_max{2'000};    ///< reconnect delay cap
+  std::chrono::milliseconds drain_timeout{5'000};  ///< wait for abandoned queries on release
+  std::string reset_query;  ///< run on every release, e.g. "DISCARD ALL"; empty = none
+};
+
+struct PoolStats {
+  std::size_t size = 0;     ///< open + opening connections
+  std::size_t idle = 0;     ///< ready in the pool
+  std::size_t in_use = 0;   ///< handed out or being reset
+  std::size_t waiting = 0;  ///< acquirers queued
+  std::uint64_t opened = 0, closed_broken = 0, closed_lifetime = 0, closed_idle = 0, connect_failures = 0,
+                acquire_timeouts = 0, resets = 0;
+};
+
+namespace detail { class PoolCore; }
+
+class Pool;
+
+/// A connection on loan from a pool; returned when destroyed (or by release()).
+class PooledConnection {
+ public:
+  PooledConnection() = default;
+  PooledConnection(PooledConnection&&) noexcept = default;
+  PooledConnection& operator=(PooledConnection&& other) noexcept;
+  ~PooledConnection() { release(); }
+
+  Connection& operator*() noexcept { return conn_; }
+  Connection* operator->() noexcept { return &conn_; }
+  Connection& connection() noexcept { return conn_; }
+  explicit operator bool() const noexcept { return static_cast<bool>(conn_); }
+  /// Returns the connection to the pool now.
+  void release() noexcept;
+
+ private:
+  friend class detail::PoolCore;
+  PooledConnection(std::shared_ptr<detail::PoolCore> pool, Connection conn, std::chrono::steady_clock::time_point expires)
+      : pool_(std::move(pool)), conn_(std::move(conn)), expires_(expires) {}
+  std::shared_ptr<detail::PoolCore> pool_;
+  Connection conn_;
+  std::chrono::steady_clock::time_point expires_{};
+};
+
+class Pool {
+ public:
+  /// Throws ConfigurationError on an invalid config (max_size 0, min > max, timeouts ≤ 0).
+  Pool(boost::asio::any_io_executor executor, ConnectOptions options, PoolConfig config = {});
+  ~Pool();
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  boost::asio::awaitable<PooledConnection> acquire();
+  /// Opens connections until min_size are open.
+  boost::asio::awaitable<void> warm_up();
+  PoolStats stats() const;
+  const PoolConfig& config() const noexcept;
+  boost::asio::any_io_executor executor() const;
+  /// Closes idle connections and refuses new acquires; loaned ones close when returned.
+  void close();
+
+ private:
+  std::shared_ptr<detail::PoolCore> core_;
+};
+
+}  // namespace matrx::orm::pg

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# matrx-orm: the two commands of README.md.
+#   ./run.sh example   install deps, build, run the quickstart (throwaway PostgreSQL unless DATABASE_URL is set)
+#   ./run.sh test      install deps, build, run every test against a throwaway PostgreSQL
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(build-essential cmake pkg-config ninja-build libpq-dev libboost1.81-dev libfmt-dev
+          nlohmann-json3-dev catch2 libcli11-dev postgresql-15 pgbouncer iproute2)
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "==> installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+case "${1:-}" in
+  example)
+    install_deps
+    build
+    if [ -n "${DATABASE_URL:-}" ]; then
+      "$BUILD_DIR/examples/quickstart"
+    else
+      tools/testdb.sh run -- "$BUILD_DIR/examples/quickstart"
+    fi
+    ;;
+  test)
+    install_deps
+    build
+    tools/testdb.sh run -- ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 300
+    ;;
+  *)
+    echo "usage: $0 example|test" >&2
+    exit 2
+    ;;
+esac

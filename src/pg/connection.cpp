@@ -1,0 +1,501 @@
+// Connection on Asio + libpq: non-blocking, pipeline mode, one Sync per query.
+// See connection.hpp for the contract and docs/design.md for the cancellation rules.
+#include "matrx/orm/pg/connection.hpp"
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <deque>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/log.hpp"
+#include "matrx/orm/pg/detail/completion.hpp"
+#include "matrx/orm/pg/detail/secrets.hpp"
+#include "matrx/orm/pg/pipeline.hpp"
+#include "matrx/orm/pg/sqlstate.hpp"
+
+namespace asio = boost::asio;
+
+namespace matrx::orm::pg {
+namespace detail {
+
+namespace {
+std::string trimmed(const char* message) {
+  std::string s = message ? message : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// libpq 15 has only the blocking PQcancel: run it away from the I/O threads.
+asio::thread_pool& cancel_threads() {
+  static asio::thread_pool pool(2);
+  return pool;
+}
+
+void notice_receiver(void*, const PGresult* result) {
+  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const std::string_view sev = severity ? severity : "NOTICE";
+  const LogLevel level = sev == "WARNING" ? LogLevel::warning : sev == "DEBUG" || sev == "LOG" ? LogLevel::debug
+                                                                                                : LogLevel::notice;
+  log(level, fmt::format("server {}: {}", sev, trimmed(PQresultErrorMessage(result))));
+}
+
+TransactionState map_tx(PGTransactionStatusType s) {
+  switch (s) {
+    case PQTRANS_IDLE: return TransactionState::idle;
+    case PQTRANS_INTRANS: return TransactionState::in_transaction;
+    case PQTRANS_INERROR: return TransactionState::in_error;
+    default: return TransactionState::unknown;
+  }
+}
+}  // namespace
+
+struct ExecRequest {
+  std::string sql;
+  const Params* params = nullptr;
+  Format format = Format::binary;
+  PGresult* result = nullptr;  // owned until handed to the caller
+  std::unique_ptr<Completion<std::exception_ptr, Result>> completion;
+  ~ExecRequest() { if (result) PQclear(result); }
+};
+using RequestPtr = std::shared_ptr<ExecRequest>;
+
+class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
+ public:
+  ConnectionCore(asio::any_io_executor ex, PGconn* conn, PoolerMode mode)
+      : strand_(asio::make_strand(ex)), conn_(conn), socket_(strand_, PQsocket(conn)), mode_(mode),
+        pid_(PQbackendPID(conn)) {}
+
+  ~ConnectionCore() { close_now(); }
+
+  // --- called from any thread -------------------------------------------------------------
+  asio::strand<asio::any_io_executor>& strand() { return strand_; }
+  bool broken() const noexcept { return broken_.load(); }
+  bool open() const noexcept { return !closed_.load(); }
+  std::size_t pending() const noexcept { return pending_.load(); }
+  TransactionState tx() const noexcept { return tx_.load(); }
+  int pid() const noexcept { return pid_; }
+  PoolerMode mode() const noexcept { return mode_; }
+  std::string parameter(const char* name) {
+    std::lock_guard lock(param_mutex_);
+    if (!conn_) return {};
+    const char* v = PQparameterStatus(conn_, name);
+    return v ? v : "";
+  }
+
+  // --- strand only ---------------------------------------------------------------------------
+  void submit(RequestPtr req) {
+    if (closed_ || broken_) {
+      req->completion->complete(connection_error("the connection is " + std::string(closed_ ? "closed" : "broken: " + broken_reason_), req), {});
+      return;
+    }
+    queued_.push_back(std::move(req));
+    ++pending_;
+    pump();
+  }
+
+  void abandon(const RequestPtr& req) {
+    if (req->completion->done()) return;
+    for (auto it = queued_.begin(); it != queued_.end(); ++it) {
+      if (*it == req) {
+        queued_.erase(it);
+        --pending_;
+        complete_aborted(req);
+        notify_if_idle();
+        return;
+      }
+    }
+    if (in_flight_.abandon_if([&](const RequestPtr& r) { return r == req; })) {
+      complete_aborted(req);
+      maybe_cancel();
+    }
+  }
+
+  void add_idle_waiter(std::unique_ptr<Completion<std::exception_ptr>> w) {
+    if (pending_ == 0) { w->complete(nullptr); return; }
+    idle_waiters_.push_back(std::move(w));
+  }
+
+  void close_now() noexcept {
+    if (closed_.exchange(true)) return;
+    fail_all("the connection was closed", nullptr);
+    std::lock_guard lock(param_mutex_);
+    if (socket_.is_open()) {
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+      socket_.release();  // libpq owns the file descriptor
+    }
+    if (conn_) PQfinish(conn_);
+    conn_ = nullptr;
+  }
+
+ private:
+  static std::exception_ptr connection_error(std::string message, const RequestPtr& req, std::string sqlstate = {}) {
+    ErrorContext ctx{.operation = "query", .sql = req ? req->sql : "", .sqlstate = std::move(sqlstate)};
+    if (req && req->params) ctx.params = req->params->render();
+    return std::make_exception_ptr(ConnectionError(std::move(message), std::move(ctx)));
+  }
+
+  void complete_aborted(const RequestPtr& req) {
+    req->completion->complete(
+        std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted, "query cancelled")), {});
+  }
+
+  bool hold_back() const { return cancels_running_ > 0 || in_flight_.any_cancel_requested(); }
+
+  void pump() {
+    while (!queued_.empty() && !hold_back() && !broken_) {
+      RequestPtr req = std::move(queued_.front());
+      queued_.pop_front();
+      const Params* p = req->params;
+      const int n = p ? static_cast<int>(p->size()) : 0;
+      const int ok = PQsendQueryParams(conn_, req->sql.c_str(), n, n ? p->types() : nullptr, n ? p->values() : nullptr,
+                                       n ? p->lengths() : nullptr, n ? p->formats() : nullptr,
+                                       static_cast<int>(req->format));
+      if (!ok) {
+        const std::string message = trimmed(PQerrorMessage(conn_));
+        if (PQstatus(conn_) == CONNECTION_BAD) {
+          queued_.push_front(std::move(req));
+          fail_all(message, nullptr);
+          return;
+        }
+        --pending_;
+        ErrorContext ctx{.operation = "query", .sql = req->sql};
+        if (p) ctx.params = p->render();
+        req->completion->complete(std::make_exception_ptr(QueryError(message, std::move(ctx))), {});
+        continue;
+      }
+      if (!PQpipelineSync(conn_)) {
+        in_flight_.push(std::move(req));
+        fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+        return;
+      }
+      in_flight_.push(std::move(req));
+    }
+    flush();
+    arm_read();
+    notify_if_idle();
+  }
+
+  void flush() {
+    if (broken_ || closed_) return;
+    const int r = PQflush(conn_);
+    if (r < 0) { fail_all(trimmed(PQerrorMessage(conn_)), nullptr); return; }
+    if (r == 1 && !writing_) {
+      writing_ = true;
+      socket_.async_wait(asio::posix::stream_descriptor::wait_write,
+                         [self = shared_from_this()](boost::system::error_code ec) {
+                           self->writing_ = false;
+                           if (ec || self->closed_ || self->broken_) return;
+                           self->flush();
+                         });
+    }
+  }
+
+  // A read wait stays armed for the connection's whole life: results, notices, and a
+  // server that goes away while the connection is idle in a pool are all noticed.
+  void arm_read() {
+    if (reading_ || broken_ || closed_) return;
+    reading_ = true;
+    socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+                       [self = shared_from_this()](boost::system::error_code ec) {
+                         self->reading_ = false;
+                         if (ec || self->closed_ || self->broken_) return;
+                         self->on_readable();
+                       });
+  }
+
+  void on_readable() {
+    if (!PQconsumeInput(conn_)) {
+      fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+      return;
+    }
+    try {
+      process_results();
+    } catch (const std::logic_error& e) {
+      fail_all(fmt::format("protocol error: {}", e.what()), nullptr);
+      return;
+    }
+    while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);  // LISTEN is not used yet
+    if (PQstatus(conn_) == CONNECTION_BAD) {
+      fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+      return;
+    }
+    flush();
+    arm_read();
+  }
+
+  void process_results() {
+    while (!in_flight_.empty() && !PQisBusy(conn_)) {
+      PGresult* r = PQgetResult(conn_);
+      if (!r) {
+        in_flight_.on_event(PipelineEvent::end_of_query);
+        continue;
+      }
+      if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        auto* entry = in_flight_.on_event(PipelineEvent::sync);
+        finish(*entry);
+        continue;
+      }
+      auto* entry = in_flight_.on_event(PipelineEvent::result);
+      ExecRequest& req = *entry->item;
+      if (entry->abandoned) { PQclear(r); continue; }
+      // Keep the first error if several results arrive; otherwise the latest result.
+      if (req.result && PQresultStatus(req.result) == PGRES_FATAL_ERROR) { PQclear(r); continue; }
+      if (req.result) PQclear(req.result);
+      req.result = r;
+    }
+  }
+
+  void finish(PipelineQueue<RequestPtr>::Entry& entry) {
+    --pending_;
+    if (in_flight_.empty()) tx_ = map_tx(PQtransactionStatus(conn_));
+    RequestPtr req = std::move(entry.item);
+    if (!entry.abandoned) deliver(req);
+    maybe_cancel();
+    pump();
+  }
+
+  void deliver(const RequestPtr& req) {
+    PGresult* r = std::exchange(req->result, nullptr);
+    if (!r) {
+      req->completion->complete(std::make_exception_ptr(QueryError("the server returned no result",
+                                                                   ErrorContext{.operation = "query", .sql = req->sql})), {});
+      return;
+    }
+    const auto status = PQresultStatus(r);
+    if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR) {
+      Result owner(r);  // frees r
+      std::exception_ptr error;
+      try {
+        ErrorContext ctx{.operation = "query", .sql = req->sql};
+        if (req->params) ctx.params = req->params->render();
+        throw_server_error(r, std::move(ctx));
+      } catch (...) {
+        error = std::current_exception();
+      }
+      req->completion->complete(error, {});
+      return;
+    }
+    req->completion->complete(nullptr, Result(r));
+  }
+
+  // Cancel on the server only when the abandoned query is the last in flight: a cancel
+  // arriving late can then only find an idle backend (new queries wait, see hold_back).
+  void maybe_cancel() {
+    if (broken_ || closed_ || !in_flight_.head_cancellable()) return;
+    in_flight_.head().cancel_requested = true;
+    PGcancel* cancel = PQgetCancel(conn_);
+    if (!cancel) return;
+    ++cancels_running_;
+    asio::post(cancel_threads(), [cancel, self = shared_from_this()] {
+      char error[256];
+      if (!PQcancel(cancel, error, sizeof error))
+        log(LogLevel::warning, fmt::format("cancel request failed: {}", trimmed(error)));
+      PQfreeCancel(cancel);
+      asio::post(self->strand_, [self] {
+        --self->cancels_running_;
+        if (!self->closed_) self->pump();
+      });
+    });
+  }
+
+  void notify_if_idle() {
+    if (pending_ != 0) return;
+    auto waiters = std::move(idle_waiters_);
+    idle_waiters_.clear();
+    for (auto& w : waiters) w->complete(nullptr);
+  }
+
+  // The connection is unusable: every waiter fails with ConnectionError. A query whose
+  // error result (e.g. 57P01 admin shutdown) already arrived reports that SQLSTATE.
+  void fail_all(const std::string& reason, const RequestPtr&) {
+    if (!broken_.exchange(true)) broken_reason_ = reason;
+    auto entries = in_flight_.take_all();
+    for (auto& e : entries) {
+      if (e.abandoned) continue;
+      std::string message = reason, sqlstate;
+      if (e.item->result && PQresultStatus(e.item->result) == PGRES_FATAL_ERROR) {
+        if (const char* s = PQresultErrorField(e.item->result, PG_DIAG_SQLSTATE)) sqlstate = s;
+        if (const char* m = PQresultErrorField(e.item->result, PG_DIAG_MESSAGE_PRIMARY)) message = m;
+      }
+      e.item->completion->complete(connection_error(message.empty() ? "connection lost" : message, e.item, sqlstate), {});
+    }
+    for (auto& req : queued_) req->completion->complete(connection_error(reason, req), {});
+    queued_.clear();
+    pending_ = 0;
+    tx_ = TransactionState::unknown;
+    notify_if_idle();
+  }
+
+  asio::strand<asio::any_io_executor> strand_;
+  PGconn* conn_;
+  asio::posix::stream_descriptor socket_;
+  PoolerMode mode_;
+  int pid_;
+  std::mutex param_mutex_;  // guards conn_ against close_now() for server_parameter()
+  std::deque<RequestPtr> queued_;
+  PipelineQueue<RequestPtr> in_flight_;
+  std::vector<std::unique_ptr<Completion<std::exception_ptr>>> idle_waiters_;
+  bool reading_ = false, writing_ = false;
+  int cancels_running_ = 0;
+  std::string broken_reason_;
+  std::atomic<bool> broken_{false}, closed_{false};
+  std::atomic<std::size_t> pending_{0};
+  std::atomic<TransactionState> tx_{TransactionState::idle};
+};
+
+}  // namespace detail
+
+// ---- Connection ---------------------------------------------------------------------------
+
+namespace {
+struct ConnGuard {
+  PGconn* conn;
+  ~ConnGuard() { if (conn) PQfinish(conn); }
+};
+struct ReleaseGuard {
+  asio::posix::stream_descriptor& d;
+  ~ReleaseGuard() {
+    if (d.is_open()) {
+      boost::system::error_code ignored;
+      d.cancel(ignored);
+      d.release();
+    }
+  }
+};
+}  // namespace
+
+Connection& Connection::operator=(Connection&& other) noexcept {
+  if (this != &other) {
+    close();
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+
+Connection::~Connection() { close(); }
+
+void Connection::close() noexcept {
+  if (!core_) return;
+  auto core = std::move(core_);
+  // Close on the strand: the socket must not be touched concurrently with its handlers.
+  asio::dispatch(core->strand(), [core] { core->close_now(); });
+}
+
+asio::awaitable<Connection> Connection::connect(ConnectOptions options) {
+  co_return co_await connect(co_await asio::this_coro::executor, std::move(options));
+}
+
+asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, ConnectOptions options) {
+  using namespace asio::experimental::awaitable_operators;
+  if (options.connect_timeout.count() <= 0) throw ConfigurationError("connect_timeout must be positive");
+  std::vector<const char*> keys, values;
+  if (!options.conninfo.empty()) { keys.push_back("dbname"); values.push_back(options.conninfo.c_str()); }
+  for (const auto& [k, v] : options.keywords) { keys.push_back(k.c_str()); values.push_back(v.c_str()); }
+  if (!options.password.empty()) { keys.push_back("password"); values.push_back(options.password.c_str()); }
+  keys.push_back("client_encoding"); values.push_back("UTF8");
+  keys.push_back("fallback_application_name"); values.push_back("matrx-orm");
+  keys.push_back(nullptr); values.push_back(nullptr);
+
+  auto redact = [&](const char* message) { return detail::redact_secrets(detail::trimmed(message), options); };
+
+  ConnGuard guard{PQconnectStartParams(keys.data(), values.data(), 1)};
+  if (!guard.conn) throw ConnectionError("out of memory allocating a libpq connection");
+  if (PQstatus(guard.conn) == CONNECTION_BAD)
+    throw ConfigurationError(fmt::format("invalid connection settings: {}", redact(PQerrorMessage(guard.conn))),
+                             ErrorContext{.operation = "connect"});
+
+  asio::steady_timer deadline(ex, options.connect_timeout);
+  PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+  while (status != PGRES_POLLING_OK) {
+    if (status == PGRES_POLLING_FAILED) {
+      ErrorContext ctx{.operation = "connect"};
+      throw ConnectionError(fmt::format("could not connect: {}", redact(PQerrorMessage(guard.conn))), std::move(ctx));
+    }
+    const int fd = PQsocket(guard.conn);
+    if (fd < 0) throw ConnectionError("could not connect: libpq has no socket", ErrorContext{.operation = "connect"});
+    // The socket can change between polls (several hosts, SSL fallback): a new descriptor each time.
+    asio::posix::stream_descriptor socket(ex, fd);
+    ReleaseGuard release{socket};
+    const auto wait = status == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
+                                                      : asio::posix::stream_descriptor::wait_write;
+    auto outcome = co_await (socket.async_wait(wait, asio::use_awaitable) || deadline.async_wait(asio::use_awaitable));
+    if (outcome.index() == 1)
+      throw ConnectionError(fmt::format("could not connect within {} ms", options.connect_timeout.count()),
+                            ErrorContext{.operation = "connect"});
+    status = PQconnectPoll(guard.conn);
+  }
+
+  if (PQsetnonblocking(guard.conn, 1) != 0 || PQenterPipelineMode(guard.conn) != 1)
+    throw ConnectionError(fmt::format("could not configure the connection: {}", redact(PQerrorMessage(guard.conn))));
+  PQsetNoticeReceiver(guard.conn, &detail::notice_receiver, nullptr);
+  auto core = std::make_shared<detail::ConnectionCore>(ex, std::exchange(guard.conn, nullptr), options.pooler_mode);
+  co_return Connection(std::move(core));
+}
+
+asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& params, Format result_format) {
+  if (!core_) throw ConnectionError("execute() on a closed or moved-from connection");
+  auto core = core_;
+  auto req = std::make_shared<detail::ExecRequest>();
+  req->sql.assign(sql);
+  req->params = params.empty() ? nullptr : &params;
+  req->format = result_format;
+  // Named, not a temporary inside co_await: g++ 12 destroys such temporaries too early.
+  auto initiation = [core, req](auto handler) {
+        using Handler = decltype(handler);
+        req->completion = std::make_unique<detail::CompletionFor<Handler, std::exception_ptr, Result>>(
+            std::move(handler), core->strand());
+        auto& slot = req->completion->slot();
+        if (slot.is_connected()) {
+          std::weak_ptr<detail::ExecRequest> weak = req;
+          slot.assign([core, weak](asio::cancellation_type) {
+            asio::post(core->strand(), [core, weak] {
+              if (auto r = weak.lock()) core->abandon(r);
+            });
+          });
+        }
+        asio::dispatch(core->strand(), [core, req] { core->submit(req); });
+      };
+  Result result = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
+      initiation, asio::use_awaitable);
+  co_return result;
+}
+
+asio::awaitable<void> Connection::wait_idle() {
+  if (!core_) co_return;
+  auto core = core_;
+  auto initiation = [core](auto handler) {
+        using Handler = decltype(handler);
+        std::unique_ptr<detail::Completion<std::exception_ptr>> w =
+            std::make_unique<detail::CompletionFor<Handler, std::exception_ptr>>(std::move(handler), core->strand());
+        w->slot().clear();  // not cancellable by design: callers bound it with a timer
+        asio::dispatch(core->strand(), [core, w = std::move(w)]() mutable { core->add_idle_waiter(std::move(w)); });
+      };
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(initiation, asio::use_awaitable);
+}
+
+bool Connection::is_open() const noexcept { return core_ && core_->open(); }
+bool Connection::is_broken() const noexcept { return !core_ || core_->broken(); }
+TransactionState Connection::transaction_state() const noexcept {
+  return core_ ? core_->tx() : TransactionState::unknown;
+}
+std::size_t Connection::pending() const noexcept { return core_ ? core_->pending() : 0; }
+int Connection::backend_pid() const noexcept { return core_ ? core_->pid() : 0; }
+PoolerMode Connection::pooler_mode() const noexcept { return core_ ? core_->mode() : PoolerMode::session; }
+std::string Connection::server_parameter(const char* name) const { return core_ ? core_->parameter(name) : ""; }
+
+}  // namespace matrx::orm::pg

@@ -1,0 +1,458 @@
+// Pool: see pool.hpp for the contract. Bookkeeping is under one mutex; waits are Asio
+// operations so that acquirers can be cancelled and time out.
+#include "matrx/orm/pg/pool.hpp"
+
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/log.hpp"
+#include "matrx/orm/pg/detail/completion.hpp"
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace matrx::orm::pg {
+namespace detail {
+
+namespace {
+double random_unit() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(engine);
+}
+}  // namespace
+
+class PoolCore : public std::enable_shared_from_this<PoolCore> {
+ public:
+  struct Ready {
+    Connection conn;
+    Clock::time_point expires;
+    Clock::time_point idle_since;
+  };
+  struct Waiter {
+    std::optional<Ready> handed;  // a connection given directly to this waiter
+    bool reserved = false;        // a slot given to this waiter: it opens a connection
+    bool closed = false;          // the pool closed
+    std::unique_ptr<Completion<std::exception_ptr>> completion;
+  };
+  using WaiterPtr = std::shared_ptr<Waiter>;
+
+  PoolCore(asio::any_io_executor ex, ConnectOptions options, PoolConfig config)
+      : ex_(std::move(ex)), options_(std::move(options)), config_(std::move(config)) {}
+
+  const PoolConfig& config() const { return config_; }
+  asio::any_io_executor executor() const { return ex_; }
+
+  asio::awaitable<PooledConnection> acquire() {
+    using namespace asio::experimental::awaitable_operators;
+    const auto deadline = Clock::now() + config_.acquire_timeout;
+    for (;;) {
+      WaiterPtr waiter;
+      std::vector<Connection> to_close;
+      std::optional<PooledConnection> ready;
+      bool reserve = false;
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw StateError("the connection pool is closed", ErrorContext{.operation = "acquire"});
+        while (!idle_.empty()) {
+          Ready r = std::move(idle_.back());
+          idle_.pop_back();
+          if (!r.conn.is_open() || r.conn.is_broken()) {
+            ++stats_.closed_broken;
+            --size_;
+            to_close.push_back(std::move(r.conn));
+            continue;
+          }
+          if (config_.max_lifetime.count() > 0 && Clock::now() >= r.expires) {
+            ++stats_.closed_lifetime;
+            --size_;
+            to_close.push_back(std::move(r.conn));
+            continue;
+          }
+          ready.emplace(PooledConnection(shared_from_this(), std::move(r.conn), r.expires));
+          break;
+        }
+        if (!ready) {
+          if (size_ < config_.max_size) {
+            ++size_;
+            reserve = true;
+          } else {
+            waiter = std::make_shared<Waiter>();
+            waiters_.push_back(waiter);
+          }
+        }
+      }
+      for (auto& c : to_close) c.close();
+      if (ready) co_return std::move(*ready);
+      if (reserve) co_return co_await open_reserved(deadline);
+
+      // Wait for a connection or a slot, bounded by the deadline, cancellable.
+      asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+      try {
+        co_await (wait_for(waiter) || timer.async_wait(asio::use_awaitable));
+      } catch (...) {
+        abandon_waiter(waiter);
+        throw;
+      }
+      {
+        std::unique_lock lock(mutex_);
+        if (waiter->handed) {
+          Ready r = std::move(*waiter->handed);
+          co_return PooledConnection(shared_from_this(), std::move(r.conn), r.expires);
+        }
+        if (waiter->closed) throw StateError("the connection pool was closed", ErrorContext{.operation = "acquire"});
+        if (!waiter->reserved) {
+          std::erase(waiters_, waiter);
+          ++stats_.acquire_timeouts;
+          throw timeout_error_locked();
+        }
+      }
+      co_return co_await open_reserved(deadline);
+    }
+  }
+
+  asio::awaitable<void> warm_up() {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_ || size_ >= config_.min_size) co_return;
+        ++size_;
+      }
+      PooledConnection c = co_await open_reserved(Clock::now() + config_.acquire_timeout);
+      c.release();
+    }
+  }
+
+  // Called when a PooledConnection is released.
+  void give_back(Connection conn, Clock::time_point expires) {
+    if (!conn.is_open() || conn.is_broken()) return discard(std::move(conn), &PoolStats::closed_broken);
+    if (config_.max_lifetime.count() > 0 && Clock::now() >= expires)
+      return discard(std::move(conn), &PoolStats::closed_lifetime);
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) {
+        --size_;
+        conn.close();
+        return;
+      }
+    }
+    if (conn.pending() > 0 || conn.transaction_state() != TransactionState::idle || !config_.reset_query.empty()) {
+      asio::co_spawn(ex_, reset(shared_from_this(), std::move(conn), expires), asio::detached);
+      return;
+    }
+    return_ready(std::move(conn), expires);
+  }
+
+  PoolStats stats() const {
+    std::lock_guard lock(mutex_);
+    PoolStats s = stats_;
+    s.size = size_;
+    s.idle = idle_.size();
+    s.waiting = waiters_.size();
+    s.in_use = size_ - idle_.size();
+    return s;
+  }
+
+  void close() {
+    std::vector<Ready> idle;
+    std::deque<WaiterPtr> waiters;
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+      idle = std::move(idle_);
+      idle_.clear();
+      size_ -= idle.size();
+      waiters = std::move(waiters_);
+      waiters_.clear();
+      for (auto& w : waiters) {
+        w->closed = true;
+        signal_locked(*w);
+      }
+    }
+    for (auto& r : idle) r.conn.close();
+  }
+
+ private:
+  asio::awaitable<void> wait_for(WaiterPtr waiter) {
+    auto initiation = [this, waiter](auto handler) {
+          using Handler = decltype(handler);
+          auto completion = std::make_unique<CompletionFor<Handler, std::exception_ptr>>(std::move(handler), ex_);
+          std::lock_guard lock(mutex_);
+          waiter->completion = std::move(completion);
+          auto& slot = waiter->completion->slot();
+          if (slot.is_connected()) {
+            std::weak_ptr<Waiter> weak = waiter;
+            auto self = shared_from_this();
+            // Complete outside the slot handler: completing clears the slot, which must not
+            // happen while its own handler runs.
+            slot.assign([self, weak](asio::cancellation_type) {
+              asio::post(self->ex_, [self, weak] {
+                auto w = weak.lock();
+                if (!w) return;
+                std::lock_guard lock(self->mutex_);
+                if (w->completion)
+                  w->completion->complete(std::make_exception_ptr(
+                      boost::system::system_error(asio::error::operation_aborted, "acquire cancelled")));
+              });
+            });
+          }
+          if (waiter->handed || waiter->reserved || waiter->closed) waiter->completion->complete(nullptr);
+        };
+    co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(initiation, asio::use_awaitable);
+  }
+
+  void signal_locked(Waiter& w) {
+    if (w.completion) w.completion->complete(nullptr);
+  }
+
+  // An acquirer gave up (timeout or cancellation): give back whatever it was handed.
+  void abandon_waiter(const WaiterPtr& waiter) {
+    std::optional<Ready> handed;
+    bool reserved = false;
+    {
+      std::lock_guard lock(mutex_);
+      std::erase(waiters_, waiter);
+      handed = std::move(waiter->handed);
+      waiter->handed.reset();
+      reserved = std::exchange(waiter->reserved, false);
+      if (reserved) release_slot_locked();
+    }
+    if (handed) return_ready(std::move(handed->conn), handed->expires);
+  }
+
+  // A slot (size_ counted) is no longer needed: pass it to the first waiter, or shrink.
+  void release_slot_locked() {
+    if (!waiters_.empty() && !closed_) {
+      WaiterPtr w = std::move(waiters_.front());
+      waiters_.pop_front();
+      w->reserved = true;
+      signal_locked(*w);
+    } else {
+      --size_;
+    }
+  }
+
+  void return_ready(Connection conn, Clock::time_point expires) {
+    std::unique_lock lock(mutex_);
+    if (closed_) {
+      --size_;
+      lock.unlock();
+      conn.close();
+      return;
+    }
+    if (!waiters_.empty()) {
+      WaiterPtr w = std::move(waiters_.front());
+      waiters_.pop_front();
+      w->handed = Ready{std::move(conn), expires, Clock::now()};
+      signal_locked(*w);
+      return;
+    }
+    // Trim connections idle longer than idle_timeout while above min_size.
+    std::vector<Connection> to_close;
+    const auto now = Clock::now();
+    if (config_.idle_timeout.count() > 0) {
+      std::erase_if(idle_, [&](Ready& r) {
+        if (size_ <= config_.min_size || now - r.idle_since < config_.idle_timeout) return false;
+        --size_;
+        ++stats_.closed_idle;
+        to_close.push_back(std::move(r.conn));
+        return true;
+      });
+    }
+    idle_.push_back(Ready{std::move(conn), expires, now});
+    lock.unlock();
+    for (auto& c : to_close) c.close();
+  }
+
+  void discard(Connection conn, std::uint64_t PoolStats::*counter) {
+    conn.close();
+    bool refill = false;
+    {
+      std::lock_guard lock(mutex_);
+      ++(stats_.*counter);
+      release_slot_locked();
+      refill = !closed_ && size_ < config_.min_size;
+      if (refill) ++size_;
+    }
+    if (refill) {
+      asio::co_spawn(ex_, [self = shared_from_this()]() -> asio::awaitable<void> {
+        try {
+          PooledConnection c = co_await self->open_reserved(Clock::now() + self->config_.acquire_timeout);
+        } catch (const std::exception& e) {
+          log(LogLevel::warning, fmt::format("connection pool could not reopen a connection: {}", e.what()));
+        }
+      }, asio::detached);
+    }
+  }
+
+  static asio::awaitable<void> reset(std::shared_ptr<PoolCore> self, Connection conn, Clock::time_point expires) {
+    using namespace asio::experimental::awaitable_operators;
+    {
+      std::lock_guard lock(self->mutex_);
+      ++self->stats_.resets;
+    }
+    try {
+      auto ex = co_await asio::this_coro::executor;
+      if (conn.pending() > 0) {
+        asio::steady_timer t(ex, self->config_.drain_timeout);
+        auto r = co_await (conn.wait_idle() || t.async_wait(asio::use_awaitable));
+        if (r.index() == 1) {
+          log(LogLevel::warning, "closing a returned connection whose cancelled query did not finish in time");
+          self->discard(std::move(conn), &PoolStats::closed_broken);
+          co_return;
+        }
+      }
+      if (conn.transaction_state() != TransactionState::idle && !conn.is_broken()) {
+        log(LogLevel::warning, "a connection was returned to the pool inside a transaction; rolling back");
+        co_await conn.execute("ROLLBACK");
+      }
+      if (!self->config_.reset_query.empty() && !conn.is_broken()) co_await conn.execute(self->config_.reset_query);
+      if (conn.is_broken() || conn.transaction_state() != TransactionState::idle) {
+        self->discard(std::move(conn), &PoolStats::closed_broken);
+        co_return;
+      }
+    } catch (const std::exception& e) {
+      log(LogLevel::warning, fmt::format("resetting a returned connection failed, closing it: {}", e.what()));
+      self->discard(std::move(conn), &PoolStats::closed_broken);
+      co_return;
+    }
+    self->return_ready(std::move(conn), expires);
+  }
+
+  // Opens a connection for a slot already counted in size_, retrying with backoff until
+  // the deadline. The slot is released on failure or cancellation.
+  asio::awaitable<PooledConnection> open_reserved(Clock::time_point deadline) {
+    using namespace asio::experimental::awaitable_operators;
+    struct SlotGuard {
+      PoolCore* pool;
+      bool armed = true;
+      ~SlotGuard() {
+        if (!armed) return;
+        std::lock_guard lock(pool->mutex_);
+        pool->release_slot_locked();
+      }
+    } guard{this};
+    auto backoff = config_.backoff_initial;
+    auto ex = co_await asio::this_coro::executor;
+    for (;;) {
+      ConnectOptions opts = options_;
+      const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (remaining.count() <= 0) {
+        std::lock_guard lock(mutex_);
+        ++stats_.acquire_timeouts;
+        throw timeout_error_locked();
+      }
+      opts.connect_timeout = std::min(opts.connect_timeout, remaining);
+      try {
+        Connection conn = co_await Connection::connect(ex_, std::move(opts));
+        guard.armed = false;
+        const auto lifetime = config_.max_lifetime.count() > 0
+                                  ? std::chrono::duration_cast<Clock::duration>(config_.max_lifetime * (1.0 - 0.025 * random_unit()))
+                                  : Clock::duration::max() / 2;
+        std::lock_guard lock(mutex_);
+        ++stats_.opened;
+        co_return PooledConnection(shared_from_this(), std::move(conn), Clock::now() + lifetime);
+      } catch (const ConfigurationError&) {
+        throw;  // retrying cannot help
+      } catch (const OrmError& e) {
+        std::lock_guard lock(mutex_);
+        ++stats_.connect_failures;
+        last_connect_error_ = e.message();
+        if (!e.context().sqlstate.empty()) last_connect_error_ += fmt::format(" (SQLSTATE {})", e.context().sqlstate);
+      }
+      // Exponential backoff with ±50% jitter, never past the deadline.
+      const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff * (0.5 + random_unit()));
+      backoff = std::min(backoff * 2, config_.backoff_max);
+      if (Clock::now() + delay >= deadline) {
+        std::lock_guard lock(mutex_);
+        ++stats_.acquire_timeouts;
+        throw timeout_error_locked();
+      }
+      asio::steady_timer t(ex, delay);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }
+
+  PoolTimeoutError timeout_error_locked() const {
+    ErrorContext ctx{.operation = "acquire"};
+    if (!last_connect_error_.empty()) ctx.detail = "last connect error: " + last_connect_error_;
+    ctx.hint = "raise PoolConfig::max_size or acquire_timeout, or return connections sooner";
+    return PoolTimeoutError(fmt::format("no connection available within {} ms (pool size {}, max {}, {} waiting)",
+                                        config_.acquire_timeout.count(), size_, config_.max_size, waiters_.size()),
+                            std::move(ctx));
+  }
+
+  asio::any_io_executor ex_;
+  ConnectOptions options_;
+  PoolConfig config_;
+  mutable std::mutex mutex_;
+  std::vector<Ready> idle_;
+  std::deque<WaiterPtr> waiters_;
+  std::size_t size_ = 0;
+  bool closed_ = false;
+  std::string last_connect_error_;
+  PoolStats stats_;
+};
+
+}  // namespace detail
+
+PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept {
+  if (this != &other) {
+    release();
+    pool_ = std::move(other.pool_);
+    conn_ = std::move(other.conn_);
+    expires_ = other.expires_;
+  }
+  return *this;
+}
+
+void PooledConnection::release() noexcept {
+  if (!pool_) return;
+  auto pool = std::move(pool_);
+  try {
+    pool->give_back(std::move(conn_), expires_);
+  } catch (const std::exception& e) {
+    log(LogLevel::error, fmt::format("returning a connection to the pool failed: {}", e.what()));
+  }
+}
+
+Pool::Pool(asio::any_io_executor executor, ConnectOptions options, PoolConfig config) {
+  if (config.max_size == 0) throw ConfigurationError("PoolConfig::max_size must be at least 1");
+  if (config.min_size > config.max_size) throw ConfigurationError("PoolConfig::min_size must not exceed max_size");
+  if (config.acquire_timeout.count() <= 0) throw ConfigurationError("PoolConfig::acquire_timeout must be positive");
+  if (config.backoff_initial.count() <= 0 || config.backoff_max < config.backoff_initial)
+    throw ConfigurationError("PoolConfig backoff: need 0 < backoff_initial <= backoff_max");
+  core_ = std::make_shared<detail::PoolCore>(std::move(executor), std::move(options), std::move(config));
+}
+
+Pool::~Pool() { close(); }
+// The coroutines hold the core alive even if the Pool object goes away meanwhile.
+asio::awaitable<PooledConnection> Pool::acquire() {
+  auto core = core_;
+  co_return co_await core->acquire();
+}
+asio::awaitable<void> Pool::warm_up() {
+  auto core = core_;
+  co_await core->warm_up();
+}
+PoolStats Pool::stats() const { return core_->stats(); }
+const PoolConfig& Pool::config() const noexcept { return core_->config(); }
+asio::any_io_executor Pool::executor() const { return core_->executor(); }
+void Pool::close() {
+  if (core_) core_->close();
+}
+
+}  // namespace matrx::orm::pg
