@@ -4,6 +4,8 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
+
 #include <atomic>
 #include <deque>
 
@@ -44,13 +46,6 @@ asio::thread_pool& cancel_threads() {
   return pool;
 }
 
-void notice_receiver(void*, const PGresult* result) {
-  const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
-  const std::string_view sev = severity ? severity : "NOTICE";
-  const LogLevel level = sev == "WARNING" ? LogLevel::warning : sev == "DEBUG" || sev == "LOG" ? LogLevel::debug
-                                                                                                : LogLevel::notice;
-  log(level, fmt::format("server {}: {}", sev, trimmed(PQresultErrorMessage(result))));
-}
 
 TransactionState map_tx(PGTransactionStatusType s) {
   switch (s) {
@@ -76,7 +71,9 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
  public:
   ConnectionCore(asio::any_io_executor ex, PGconn* conn, PoolerMode mode)
       : strand_(asio::make_strand(ex)), conn_(conn), socket_(strand_, PQsocket(conn)), mode_(mode),
-        pid_(PQbackendPID(conn)) {}
+        pid_(PQbackendPID(conn)) {
+    PQsetNoticeReceiver(conn_, &ConnectionCore::notice_receiver, this);
+  }
 
   ~ConnectionCore() { close_now(); }
 
@@ -127,6 +124,18 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     if (pending_ == 0) { w->complete(nullptr); return; }
     idle_waiters_.push_back(std::move(w));
   }
+
+  // Validation on borrow: an idle connection whose server went away has data (an error,
+  // then EOF) waiting on its socket; read it now instead of handing the connection out.
+  bool check_alive() {
+    if (broken_ || closed_) return false;
+    if (pending_ > 0) return true;
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) on_readable();
+    return !broken_ && !closed_;
+  }
+
+  void add_alive_waiter(std::unique_ptr<Completion<std::exception_ptr, bool>> w) { w->complete(nullptr, check_alive()); }
 
   void close_now() noexcept {
     if (closed_.exchange(true)) return;
@@ -217,8 +226,39 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
                        });
   }
 
+  static void notice_receiver(void* arg, const PGresult* result) {
+    static_cast<ConnectionCore*>(arg)->on_notice(result);
+  }
+
+  void on_notice(const PGresult* result) {
+    const char* severity = PQresultErrorField(result, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const std::string_view sev = severity ? severity : "NOTICE";
+    const std::string message = trimmed(PQresultErrorMessage(result));
+    // libpq reports an error that arrives while no query runs (e.g. 57P01 when the
+    // backend is terminated while idle) as a notice: the connection is finished.
+    if (sev == "FATAL" || sev == "PANIC") {
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+      fatal_sqlstate_ = state ? state : "";
+      fatal_message_ = primary ? primary : message;
+      log(LogLevel::warning, fmt::format("server closed an idle connection: {}", message));
+      return;
+    }
+    const LogLevel level = sev == "WARNING" ? LogLevel::warning : sev == "DEBUG" || sev == "LOG" ? LogLevel::debug
+                                                                                                  : LogLevel::notice;
+    log(level, fmt::format("server {}: {}", sev, message));
+  }
+
   void on_readable() {
-    if (!PQconsumeInput(conn_)) {
+    const bool ok = PQconsumeInput(conn_) == 1;
+    // PQconsumeInput only buffers; PQisBusy parses, which delivers messages that arrive
+    // while idle (a FATAL error reaches on_notice) even when no query is in flight.
+    if (ok) PQisBusy(conn_);
+    if (!fatal_message_.empty()) {
+      fail_all(fatal_message_, nullptr, fatal_sqlstate_);
+      return;
+    }
+    if (!ok) {
       fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
       return;
     }
@@ -322,19 +362,19 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
 
   // The connection is unusable: every waiter fails with ConnectionError. A query whose
   // error result (e.g. 57P01 admin shutdown) already arrived reports that SQLSTATE.
-  void fail_all(const std::string& reason, const RequestPtr&) {
+  void fail_all(const std::string& reason, const RequestPtr&, const std::string& reason_sqlstate = {}) {
     if (!broken_.exchange(true)) broken_reason_ = reason;
     auto entries = in_flight_.take_all();
     for (auto& e : entries) {
       if (e.abandoned) continue;
-      std::string message = reason, sqlstate;
+      std::string message = reason, sqlstate = reason_sqlstate;
       if (e.item->result && PQresultStatus(e.item->result) == PGRES_FATAL_ERROR) {
         if (const char* s = PQresultErrorField(e.item->result, PG_DIAG_SQLSTATE)) sqlstate = s;
         if (const char* m = PQresultErrorField(e.item->result, PG_DIAG_MESSAGE_PRIMARY)) message = m;
       }
       e.item->completion->complete(connection_error(message.empty() ? "connection lost" : message, e.item, sqlstate), {});
     }
-    for (auto& req : queued_) req->completion->complete(connection_error(reason, req), {});
+    for (auto& req : queued_) req->completion->complete(connection_error(reason, req, reason_sqlstate), {});
     queued_.clear();
     pending_ = 0;
     tx_ = TransactionState::unknown;
@@ -353,6 +393,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   bool reading_ = false, writing_ = false;
   int cancels_running_ = 0;
   std::string broken_reason_;
+  std::string fatal_message_, fatal_sqlstate_;  // FATAL received while idle
   std::atomic<bool> broken_{false}, closed_{false};
   std::atomic<std::size_t> pending_{0};
   std::atomic<TransactionState> tx_{TransactionState::idle};
@@ -442,7 +483,6 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
 
   if (PQsetnonblocking(guard.conn, 1) != 0 || PQenterPipelineMode(guard.conn) != 1)
     throw ConnectionError(fmt::format("could not configure the connection: {}", redact(PQerrorMessage(guard.conn))));
-  PQsetNoticeReceiver(guard.conn, &detail::notice_receiver, nullptr);
   auto core = std::make_shared<detail::ConnectionCore>(ex, std::exchange(guard.conn, nullptr), options.pooler_mode);
   co_return Connection(std::move(core));
 }
@@ -486,6 +526,20 @@ asio::awaitable<void> Connection::wait_idle() {
         asio::dispatch(core->strand(), [core, w = std::move(w)]() mutable { core->add_idle_waiter(std::move(w)); });
       };
   co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(initiation, asio::use_awaitable);
+}
+
+asio::awaitable<bool> Connection::check_alive() {
+  if (!core_) co_return false;
+  auto core = core_;
+  auto initiation = [core](auto handler) {
+    using Handler = decltype(handler);
+    std::unique_ptr<detail::Completion<std::exception_ptr, bool>> w =
+        std::make_unique<detail::CompletionFor<Handler, std::exception_ptr, bool>>(std::move(handler), core->strand());
+    w->slot().clear();
+    asio::dispatch(core->strand(), [core, w = std::move(w)]() mutable { core->add_alive_waiter(std::move(w)); });
+  };
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, bool)>(
+      initiation, asio::use_awaitable);
 }
 
 bool Connection::is_open() const noexcept { return core_ && core_->open(); }

@@ -96,7 +96,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         }
       }
       for (auto& c : to_close) c.close();
-      if (ready) co_return std::move(*ready);
+      if (ready) {
+        if (co_await ready->connection().check_alive()) co_return std::move(*ready);
+        ready->release();  // broken: give_back() closes it and frees the slot
+        continue;
+      }
       if (reserve) co_return co_await open_reserved(deadline);
 
       // Wait for a connection or a slot, bounded by the deadline, cancellable.

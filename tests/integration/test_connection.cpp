@@ -1,1 +1,302 @@
+// Connection against the real server: pipelining, cancellation, faults, error mapping.
 #include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "db_fixture.hpp"
+
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+namespace orm = matrx::orm;
+using test::asio::awaitable;
+using test::asio::use_awaitable;
+using test::pg::Params;
+
+namespace {
+awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  test::asio::steady_timer t(co_await test::asio::this_coro::executor, d);
+  co_await t.async_wait(use_awaitable);
+}
+}  // namespace
+
+TEST_CASE("queries return typed rows, command tags and affected-row counts", "[db][connection]") {
+  test::run([]() -> awaitable<void> {
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    CHECK(c.server_parameter("client_encoding") == "UTF8");
+    CHECK(c.backend_pid() > 0);
+    co_await c.execute("CREATE TEMP TABLE t (id int PRIMARY KEY, name text)");
+    auto p = Params::of(1, "one");
+    auto ins = co_await c.execute("INSERT INTO t VALUES ($1, $2), ($1 + 1, $2 || '!')", p);
+    CHECK(ins.command_tag() == "INSERT 0 2");
+    CHECK(ins.affected_rows() == 2);
+    auto upd = co_await c.execute("UPDATE t SET name = upper(name)");
+    CHECK(upd.affected_rows() == 2);
+    auto r = co_await c.execute("SELECT id, name FROM t ORDER BY id", {}, test::pg::Format::text);
+    REQUIRE(r.rows() == 2);
+    CHECK(r.get<int>(1, "id") == 2);
+    CHECK(r.get<std::string>(1, "name") == "ONE!");
+    CHECK(r[0].get<std::string>(0) == "1");  // text format reads anything as a string
+    CHECK_THROWS_WITH(r.get<int>(0, "nope"), Catch::Contains("no column named \"nope\""));
+    auto del = co_await c.execute("DELETE FROM t");
+    CHECK(del.affected_rows() == 2);
+    CHECK(c.transaction_state() == test::pg::TransactionState::idle);
+  });
+}
+
+TEST_CASE("server errors map to typed exceptions with constraint, SQL and redacted params", "[db][connection][errors]") {
+  test::run([]() -> awaitable<void> {
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    co_await c.execute("CREATE TEMP TABLE parent (id int PRIMARY KEY)");
+    co_await c.execute("CREATE TEMP TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent(id), "
+                       "n int NOT NULL CHECK (n > 0))");
+    co_await c.execute("INSERT INTO parent VALUES (1)");
+    auto dup = Params::of(1);
+    try {
+      co_await c.execute("INSERT INTO parent VALUES ($1)", dup);
+      FAIL("expected IntegrityError");
+    } catch (const orm::IntegrityError& e) {
+      CHECK(e.context().sqlstate == "23505");
+      CHECK(e.context().constraint == "parent_pkey");
+      CHECK(e.context().sql == "INSERT INTO parent VALUES ($1)");
+      REQUIRE(e.context().params.size() == 1);
+      CHECK(e.context().params[0] == "<int4, 4 bytes>");
+      CHECK(e.context().detail.find("already exists") != std::string::npos);
+    }
+    auto fk = Params::of(1, 99, 1);
+    try {
+      co_await c.execute("INSERT INTO child VALUES ($1, $2, $3)", fk);
+      FAIL("expected IntegrityError");
+    } catch (const orm::IntegrityError& e) {
+      CHECK(e.context().sqlstate == "23503");
+      CHECK(e.context().constraint == "child_parent_id_fkey");
+    }
+    auto nn = Params::of(1, 1, std::optional<int>{});
+    CHECK_THROWS_MATCHES(co_await c.execute("INSERT INTO child VALUES ($1, $2, $3)", nn), orm::IntegrityError,
+                         Catch::Predicate<orm::IntegrityError>([](const auto& e) { return e.context().sqlstate == "23502"; }));
+    auto ck = Params::of(1, 1, -5);
+    CHECK_THROWS_MATCHES(co_await c.execute("INSERT INTO child VALUES ($1, $2, $3)", ck), orm::IntegrityError,
+                         Catch::Predicate<orm::IntegrityError>([](const auto& e) { return e.context().constraint == "child_n_check"; }));
+    CHECK_THROWS_AS(co_await c.execute("SELEC 1"), orm::QueryError);
+    CHECK_THROWS_AS(co_await c.execute("SELECT * FROM no_such_table"), orm::QueryError);
+    CHECK_THROWS_AS(co_await c.execute("SELECT 1 / 0"), orm::ParameterError);
+    // After all these errors the connection still works.
+    auto r = co_await c.execute("SELECT 41 + 1");
+    CHECK(r.get<int>(0, 0) == 42);
+  });
+}
+
+TEST_CASE("64 coroutines x 100 queries pipeline on one connection; one failure fails only itself", "[db][pipeline]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    constexpr int coroutines = 64, per = 100, bad_coroutine = 31, bad_index = 50;
+    int remaining = coroutines, correct = 0, failed = 0, wrong = 0;
+    std::size_t max_pending = 0;
+    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+    for (int k = 0; k < coroutines; ++k) {
+      test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
+        for (int i = 0; i < per; ++i) {
+          const std::int64_t id = k * 1000 + i;
+          auto p = Params::of(id, fmt::format("c{}-{}", k, i));
+          const bool bad = k == bad_coroutine && i == bad_index;
+          try {
+            auto r = co_await c.execute(bad ? "SELECT $1::int8 / 0, $2::text" : "SELECT $1::int8 * 2, $2::text", p);
+            max_pending = std::max(max_pending, c.pending());
+            if (r.get<std::int64_t>(0, 0) == id * 2 && r.get<std::string>(0, 1) == fmt::format("c{}-{}", k, i)) ++correct;
+            else ++wrong;
+          } catch (const orm::ParameterError& e) {
+            if (bad && e.context().sqlstate == "22012") ++failed;
+            else ++wrong;
+          }
+        }
+        if (--remaining == 0) done.cancel();
+      }, test::asio::detached);
+    }
+    boost::system::error_code ec;
+    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+    CHECK(correct == coroutines * per - 1);
+    CHECK(failed == 1);
+    CHECK(wrong == 0);
+    CHECK(max_pending > 1);  // queries really were in flight together
+    CHECK(c.pending() == 0);
+  });
+}
+
+TEST_CASE("a query raced against a timer returns with the timer and is cancelled on the server", "[db][cancel]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    test::asio::steady_timer timer(ex, 100ms);
+    const auto start = std::chrono::steady_clock::now();
+    auto outcome = co_await (c.execute("SELECT pg_sleep(5)") || timer.async_wait(use_awaitable));
+    const double elapsed = test::ms_since(start);
+    CHECK(outcome.index() == 1);
+    CHECK(elapsed >= 95);
+    CHECK(elapsed < 300);
+    // The server cancelled the sleep: the next query does not wait for it to end.
+    const auto next = std::chrono::steady_clock::now();
+    auto r = co_await c.execute("SELECT 7");
+    CHECK(r.get<int>(0, 0) == 7);
+    CHECK(test::ms_since(next) < 2000);
+    CHECK_FALSE(c.is_broken());
+  });
+}
+
+TEST_CASE("a late cancel never hits the next query (500 timeout races)", "[db][cancel]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    int timed_out = 0;
+    for (int i = 0; i < 500; ++i) {
+      test::asio::steady_timer timer(ex, std::chrono::microseconds(i % 7 * 150));
+      auto outcome = co_await (c.execute("SELECT pg_sleep(0.0005)") || timer.async_wait(use_awaitable));
+      if (outcome.index() == 1) ++timed_out;
+      auto r = co_await c.execute("SELECT 1");  // must never see 57014
+      REQUIRE(r.get<int>(0, 0) == 1);
+    }
+    CHECK(timed_out > 0);
+    CHECK(c.pending() == 0);
+  }, std::chrono::seconds(120));
+}
+
+TEST_CASE("statement_timeout is a QueryCanceledError and the connection stays usable", "[db][cancel]") {
+  test::run([]() -> awaitable<void> {
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    co_await c.execute("BEGIN");
+    co_await c.execute("SET LOCAL statement_timeout = '50ms'");
+    CHECK_THROWS_MATCHES(co_await c.execute("SELECT pg_sleep(1)"), orm::QueryCanceledError,
+                         Catch::Predicate<orm::QueryCanceledError>([](const auto& e) { return e.context().sqlstate == "57014"; }));
+    CHECK(c.transaction_state() == test::pg::TransactionState::in_error);
+    CHECK_THROWS_AS(co_await c.execute("SELECT 1"), orm::TransactionError);  // 25P02
+    co_await c.execute("ROLLBACK");
+    CHECK(c.transaction_state() == test::pg::TransactionState::idle);
+    CHECK((co_await c.execute("SELECT 2")).get<int>(0, 0) == 2);
+  });
+}
+
+TEST_CASE("a terminated backend fails the in-flight query with ConnectionError, without retry", "[db][faults]") {
+  test::run([]() -> awaitable<void> {
+    auto victim = co_await test::pg::Connection::connect(test::db_options());
+    auto killer = co_await test::pg::Connection::connect(test::db_options());
+    const int pid = victim.backend_pid();
+    test::asio::co_spawn(co_await test::asio::this_coro::executor, [&]() -> awaitable<void> {
+      co_await sleep_for(150ms);
+      auto p = Params::of(pid);
+      co_await killer.execute("SELECT pg_terminate_backend($1)", p);
+    }, test::asio::detached);
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      co_await victim.execute("SELECT pg_sleep(10)");
+      FAIL("expected ConnectionError");
+    } catch (const orm::ConnectionError& e) {
+      CHECK(e.context().sqlstate == "57P01");
+      CHECK(e.context().sql == "SELECT pg_sleep(10)");
+    }
+    CHECK(test::ms_since(start) < 3000);
+    CHECK(victim.is_broken());
+    CHECK_THROWS_AS(co_await victim.execute("SELECT 1"), orm::ConnectionError);
+  });
+}
+
+TEST_CASE("server notices reach the log hook", "[db][connection]") {
+  std::mutex m;
+  std::vector<std::string> seen;
+  orm::set_log_handler([&](orm::LogLevel level, std::string_view message) {
+    std::lock_guard lock(m);
+    if (level == orm::LogLevel::notice) seen.emplace_back(message);
+  });
+  test::run([]() -> awaitable<void> {
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    co_await c.execute("DO $$ BEGIN RAISE NOTICE 'hello %', 42; END $$");
+  });
+  orm::set_log_handler(nullptr);
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].find("hello 42") != std::string::npos);
+}
+
+TEST_CASE("connect failures are ConnectionErrors that never show the password", "[db][connection][secrets]") {
+  test::run([]() -> awaitable<void> {
+    test::pg::ConnectOptions o;
+    o.conninfo = "postgresql://someone:supersecretpw@127.0.0.1:1/db";
+    o.connect_timeout = 2000ms;
+    try {
+      co_await test::pg::Connection::connect(o);
+      FAIL("expected ConnectionError");
+    } catch (const orm::ConnectionError& e) {
+      const std::string w = e.what();
+      CHECK(w.find("supersecretpw") == std::string::npos);
+      CHECK(w.find("could not connect") != std::string::npos);
+    }
+    test::pg::ConnectOptions bad;
+    bad.conninfo = "host=x password=hunter2 nonsense=1";
+    try {
+      co_await test::pg::Connection::connect(bad);
+      FAIL("expected ConfigurationError");
+    } catch (const orm::ConfigurationError& e) {
+      CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+    }
+  });
+}
+
+TEST_CASE("pooler mode works through PgBouncer in transaction pooling mode", "[db][pooler]") {
+  const char* url = std::getenv("PGBOUNCER_URL");
+  REQUIRE(url != nullptr);  // tools/testdb.sh starts PgBouncer
+  test::run([url]() -> awaitable<void> {
+    test::pg::ConnectOptions o;
+    o.conninfo = url;
+    o.pooler_mode = test::pg::PoolerMode::transaction;
+    auto c = co_await test::pg::Connection::connect(o);
+    CHECK(c.pooler_mode() == test::pg::PoolerMode::transaction);
+    auto ex = co_await test::asio::this_coro::executor;
+    int remaining = 4, correct = 0;
+    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+    for (int k = 0; k < 4; ++k)
+      test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
+        for (int i = 0; i < 50; ++i) {
+          auto p = Params::of(k * 100 + i);
+          auto r = co_await c.execute("SELECT $1::int4 + 1", p);
+          if (r.get<int>(0, 0) == k * 100 + i + 1) ++correct;
+        }
+        if (--remaining == 0) done.cancel();
+      }, test::asio::detached);
+    boost::system::error_code ec;
+    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+    CHECK(correct == 200);
+    // A transaction's statements stay on one server connection.
+    co_await c.execute("BEGIN");
+    auto pid1 = (co_await c.execute("SELECT pg_backend_pid()")).get<int>(0, 0);
+    auto pid2 = (co_await c.execute("SELECT pg_backend_pid()")).get<int>(0, 0);
+    co_await c.execute("COMMIT");
+    CHECK(pid1 == pid2);
+  });
+}
+
+TEST_CASE("orm::sync runs an operation from plain code and refuses inside an io_context", "[db][sync]") {
+  auto value = orm::sync([]() -> awaitable<int> {
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    co_return (co_await c.execute("SELECT 40 + 2")).get<int>(0, 0);
+  }());
+  CHECK(value == 42);
+  // Inside the runtime's own thread (a running io_context) sync() must refuse, not deadlock.
+  const bool refused = orm::sync([]() -> awaitable<bool> {
+    bool threw = false;
+    try {
+      orm::sync([]() -> awaitable<int> { co_return 1; }());
+    } catch (const orm::StateError&) {
+      threw = true;
+    }
+    co_return threw;
+  }());
+  CHECK(refused);
+}

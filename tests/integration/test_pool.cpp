@@ -1,1 +1,252 @@
+// Pool against the real server: timeouts, FIFO, reset on return, replacement, limits.
 #include <catch2/catch.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "db_fixture.hpp"
+
+using namespace std::chrono_literals;
+using namespace boost::asio::experimental::awaitable_operators;
+namespace orm = matrx::orm;
+using test::asio::awaitable;
+using test::asio::use_awaitable;
+using test::pg::Params;
+using test::pg::Pool;
+using test::pg::PoolConfig;
+
+namespace {
+awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  test::asio::steady_timer t(co_await test::asio::this_coro::executor, d);
+  co_await t.async_wait(use_awaitable);
+}
+awaitable<int> pid_of(test::pg::PooledConnection& c) {
+  co_return (co_await c->execute("SELECT pg_backend_pid()")).get<int>(0, 0);
+}
+PoolConfig small(std::size_t max, std::chrono::milliseconds acquire_timeout = 2000ms) {
+  PoolConfig p;
+  p.max_size = max;
+  p.acquire_timeout = acquire_timeout;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("acquire times out with max_size 1 and recovers after release", "[db][pool]") {
+  test::run([]() -> awaitable<void> {
+    Pool pool(co_await test::asio::this_coro::executor, test::db_options(), small(1, 200ms));
+    auto held = co_await pool.acquire();
+    const auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(co_await pool.acquire(), orm::PoolTimeoutError);
+    const double waited = test::ms_since(start);
+    CHECK(waited >= 190);
+    CHECK(waited < 1000);
+    auto s = pool.stats();
+    CHECK(s.size == 1);
+    CHECK(s.waiting == 0);
+    CHECK(s.acquire_timeouts == 1);
+    held.release();
+    auto again = co_await pool.acquire();
+    CHECK((co_await again->execute("SELECT 1")).get<int>(0, 0) == 1);
+  });
+}
+
+TEST_CASE("waiters are served in FIFO order", "[db][pool]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    Pool pool(ex, test::db_options(), small(1));
+    auto held = co_await pool.acquire();
+    std::vector<int> order;
+    int remaining = 5;
+    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+    for (int i = 0; i < 5; ++i) {
+      test::asio::co_spawn(ex, [&, i]() -> awaitable<void> {
+        co_await sleep_for(std::chrono::milliseconds(10 * i));  // queue up in order 0..4
+        auto c = co_await pool.acquire();
+        order.push_back(i);
+        co_await c->execute("SELECT 1");
+        if (--remaining == 0) done.cancel();
+      }, test::asio::detached);
+    }
+    co_await sleep_for(100ms);
+    CHECK(pool.stats().waiting == 5);
+    held.release();
+    boost::system::error_code ec;
+    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+    CHECK(order == std::vector<int>{0, 1, 2, 3, 4});
+    CHECK(pool.stats().size == 1);
+  });
+}
+
+TEST_CASE("a connection released inside a transaction comes back clean", "[db][pool]") {
+  test::run([]() -> awaitable<void> {
+    Pool pool(co_await test::asio::this_coro::executor, test::db_options(), small(1));
+    {
+      auto c = co_await pool.acquire();
+      co_await c->execute("CREATE TABLE IF NOT EXISTS pool_dirty (n int)");
+      co_await c->execute("TRUNCATE pool_dirty");
+    }
+    int pid = 0;
+    {
+      auto c = co_await pool.acquire();
+      pid = co_await pid_of(c);
+      co_await c->execute("BEGIN");
+      co_await c->execute("INSERT INTO pool_dirty VALUES (1)");
+      CHECK(c->transaction_state() == test::pg::TransactionState::in_transaction);
+    }  // released without COMMIT
+    auto c = co_await pool.acquire();
+    CHECK(co_await pid_of(c) == pid);  // the same connection, reset rather than replaced
+    CHECK(c->transaction_state() == test::pg::TransactionState::idle);
+    CHECK((co_await c->execute("SELECT count(*) FROM pool_dirty")).get<std::int64_t>(0, 0) == 0);
+    CHECK(pool.stats().resets >= 1);
+    co_await c->execute("DROP TABLE pool_dirty");
+  });
+}
+
+TEST_CASE("after every pooled backend is terminated the next queries succeed", "[db][pool][faults]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    PoolConfig cfg = small(4);
+    cfg.min_size = 4;
+    auto options = test::db_options();
+    options.keywords.emplace_back("application_name", "pool_terminate_test");
+    Pool pool(ex, options, cfg);
+    co_await pool.warm_up();
+    CHECK(pool.stats().idle == 4);
+    auto admin = co_await test::pg::Connection::connect(test::db_options());
+    auto app = Params::of(std::string("pool_terminate_test"), admin.backend_pid());
+    auto killed = co_await admin.execute(
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+        "WHERE application_name = $1 AND pid <> $2 AND backend_type = 'client backend'", app);
+    CHECK(killed.get<std::int64_t>(0, 0) == 4);
+    // pg_terminate_backend only signals: wait until the backends have exited.
+    for (int i = 0; i < 200; ++i) {
+      auto left = co_await admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2",
+                                         app);
+      if (left.get<std::int64_t>(0, 0) == 0) break;
+      co_await sleep_for(10ms);
+    }
+    int ok = 0;
+    for (int i = 0; i < 8; ++i) {
+      auto c = co_await pool.acquire();
+      if ((co_await c->execute("SELECT 1")).get<int>(0, 0) == 1) ++ok;
+    }
+    CHECK(ok == 8);
+    CHECK(pool.stats().size <= 4);
+    CHECK(pool.stats().closed_broken >= 4);
+  });
+}
+
+TEST_CASE("the pool size never exceeds max_size under a cancellation storm", "[db][pool]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    Pool pool(ex, test::db_options(), small(3, 5000ms));
+    std::size_t max_seen = 0;
+    int remaining = 40, completed = 0, cancelled = 0;
+    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+    for (int k = 0; k < 40; ++k) {
+      test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
+        for (int i = 0; i < 5; ++i) {
+          test::asio::steady_timer t(ex, std::chrono::milliseconds((k * 7 + i * 3) % 25));
+          auto work = [&]() -> awaitable<void> {
+            auto c = co_await pool.acquire();
+            max_seen = std::max(max_seen, pool.stats().size);
+            co_await c->execute("SELECT pg_sleep(0.002)");
+          };
+          auto r = co_await (work() || t.async_wait(use_awaitable));
+          if (r.index() == 0) ++completed; else ++cancelled;
+          max_seen = std::max(max_seen, pool.stats().size);
+        }
+        if (--remaining == 0) done.cancel();
+      }, test::asio::detached);
+    }
+    boost::system::error_code ec;
+    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+    CHECK(max_seen <= 3);
+    CHECK(completed > 0);
+    CHECK(cancelled > 0);
+    co_await sleep_for(200ms);  // abandoned queries drain, connections return
+    auto s = pool.stats();
+    CHECK(s.size <= 3);
+    CHECK(s.waiting == 0);
+    auto c = co_await pool.acquire();
+    CHECK((co_await c->execute("SELECT 5")).get<int>(0, 0) == 5);
+  });
+}
+
+TEST_CASE("acquire timeout carries the last connect error", "[db][pool]") {
+  test::run([]() -> awaitable<void> {
+    test::pg::ConnectOptions dead;
+    dead.conninfo = "postgresql://nobody:pw-should-not-leak@127.0.0.1:1/x";
+    Pool pool(co_await test::asio::this_coro::executor, dead, small(2, 400ms));
+    try {
+      co_await pool.acquire();
+      FAIL("expected PoolTimeoutError");
+    } catch (const orm::PoolTimeoutError& e) {
+      CHECK(e.context().detail.find("last connect error") != std::string::npos);
+      CHECK(e.context().detail.find("refused") != std::string::npos);
+      CHECK(std::string(e.what()).find("pw-should-not-leak") == std::string::npos);
+    }
+    auto s = pool.stats();
+    CHECK(s.connect_failures >= 2);  // it retried with backoff
+    CHECK(s.size == 0);
+  });
+}
+
+TEST_CASE("connections past max_lifetime are replaced", "[db][pool]") {
+  test::run([]() -> awaitable<void> {
+    PoolConfig cfg = small(1);
+    cfg.max_lifetime = 50ms;
+    Pool pool(co_await test::asio::this_coro::executor, test::db_options(), cfg);
+    int first = 0;
+    {
+      auto c = co_await pool.acquire();
+      first = co_await pid_of(c);
+    }
+    co_await sleep_for(100ms);
+    auto c = co_await pool.acquire();
+    CHECK(co_await pid_of(c) != first);
+    CHECK(pool.stats().closed_lifetime == 1);
+  });
+}
+
+TEST_CASE("a connection returned with a cancelled query in flight is drained before reuse", "[db][pool][cancel]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    Pool pool(ex, test::db_options(), small(1));
+    const auto start = std::chrono::steady_clock::now();
+    {
+      auto c = co_await pool.acquire();
+      test::asio::steady_timer t(ex, 50ms);
+      auto r = co_await (c->execute("SELECT pg_sleep(5)") || t.async_wait(use_awaitable));
+      CHECK(r.index() == 1);
+    }
+    auto c = co_await pool.acquire();
+    CHECK(c->pending() == 0);
+    CHECK((co_await c->execute("SELECT 3")).get<int>(0, 0) == 3);
+    CHECK(test::ms_since(start) < 2000);
+  });
+}
+
+TEST_CASE("registered databases hand out pooled connections by name and alias", "[db][pool][registry]") {
+  test::pg::register_database(test::pg::DatabaseConfig{.name = "it_main", .alias = "it_alias"});
+  const char* bouncer = std::getenv("PGBOUNCER_URL");
+  REQUIRE(bouncer != nullptr);
+  auto pooled = test::pg::DatabaseConfig::from_url("it_bouncer", bouncer);
+  pooled.pooler_mode = test::pg::PoolerMode::transaction;
+  test::pg::register_database(pooled);
+  test::run([]() -> awaitable<void> {
+    auto a = co_await test::pg::database("it_alias").acquire();
+    CHECK((co_await a->execute("SELECT current_database()", {}, test::pg::Format::text)).get<std::string>(0, 0) ==
+          std::getenv("PGDATABASE"));
+    auto b = co_await test::pg::database("it_bouncer").acquire();
+    CHECK(b->pooler_mode() == test::pg::PoolerMode::transaction);
+    CHECK((co_await b->execute("SELECT 9")).get<int>(0, 0) == 9);
+    test::pg::close_all_databases();
+  });
+  test::pg::unregister_database("it_main");
+  test::pg::unregister_database("it_bouncer");
+}

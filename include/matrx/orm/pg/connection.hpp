@@ -50,6 +50,10 @@ class Connection {
   boost::asio::awaitable<Result> execute(std::string_view sql, const Params& params = {},
                                          Format result_format = Format::binary);
 
+  /// Reads whatever the server sent an idle connection (an error, EOF) and tells whether
+  /// the connection is still usable. Cheap: one zero-timeout poll() on the connection's strand.
+  boost::asio::awaitable<bool> check_alive();
+
   /// Completes when no query of any caller is queued or in flight.
   boost::asio::awaitable<void> wait_idle();
 

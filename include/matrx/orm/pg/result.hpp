@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <typeinfo>
 
 #include "matrx/orm/pg/codec.hpp"
@@ -115,7 +116,9 @@ T Result::get(int row, int column) const {
     static_assert(HasCodec<T>, "no matrx::orm::pg::Codec for this type (see docs/types.md)");
     const RawValue v = raw(row, column);
     if (v.is_null) throw_null(row, column, typeid(T).name());
-    if (!Codec<T>::accepts(v.type)) throw_type(row, column, typeid(T).name());
+    // In text format every value is a string; elsewhere the column type must fit T.
+    constexpr bool any_text = std::is_same_v<T, std::string>;
+    if (!(any_text && v.format == Format::text) && !Codec<T>::accepts(v.type)) throw_type(row, column, typeid(T).name());
     try {
       return v.format == Format::binary ? Codec<T>::from_binary(v.data, v.type)
                                         : Codec<T>::from_text(v.data, v.type);
