@@ -23,6 +23,11 @@ install_deps() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+install_test_deps() {
+  install_deps
+  tools/install-pgvector.sh  # the vector type is tested against the real extension
+}
+
 build() {
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
@@ -39,7 +44,7 @@ case "${1:-}" in
     fi
     ;;
   test)
-    install_deps
+    install_test_deps
     build
     tools/testdb.sh run -- ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 300
     ;;
