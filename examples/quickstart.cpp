@@ -5,7 +5,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 
 #include "matrx/orm.hpp"
@@ -13,7 +15,9 @@
 namespace asio = boost::asio;
 namespace orm = matrx::orm;
 namespace pg = matrx::orm::pg;
+using namespace boost::asio::experimental::awaitable_operators;
 
+// [readme-begin]
 asio::awaitable<void> run() {
   auto conn = co_await pg::database("main").acquire();
 
@@ -42,10 +46,15 @@ asio::awaitable<void> run() {
     std::cout << "duplicate rejected: constraint " << e.context().constraint << " (SQLSTATE " << e.context().sqlstate << ")\n";
   }
 
-  // Pipelined: many coroutines share the connection.
+  // A query raced against a timer: the timer wins and the server cancels the query.
+  asio::steady_timer timer(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+  auto outcome = co_await (conn->execute("SELECT pg_sleep(10)") || timer.async_wait(asio::use_awaitable));
+  std::cout << "slow query " << (outcome.index() == 1 ? "timed out after 100 ms" : "finished") << "\n";
+
   pg::Result count = co_await conn->execute("SELECT count(*) FROM users");
   std::cout << "users: " << count.get<std::int64_t>(0, 0) << "\n";
 }
+// [readme-end]
 
 int main() {
   const char* url = std::getenv("DATABASE_URL");

@@ -66,6 +66,12 @@ free_port() {
 as_pg "$PGBIN/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --no-locale --no-sync \
   --no-instructions >"$DIR/initdb.log" 2>&1 || { cat "$DIR/initdb.log" >&2; exit 1; }
 
+# One role authenticates with a password over TCP (SCRAM), for the .pgpass/auth tests;
+# everything else is trusted.
+{ printf 'host all matrx_pw 127.0.0.1/32 scram-sha-256\n'; cat "$DIR/data/pg_hba.conf"; } >"$DIR/hba.tmp"
+mv "$DIR/hba.tmp" "$DIR/data/pg_hba.conf"
+[ "$(id -u)" = 0 ] && chown postgres "$DIR/data/pg_hba.conf"
+
 started=""
 for attempt in 1 2 3 4 5; do
   PORT=$(free_port)

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -299,4 +301,48 @@ TEST_CASE("orm::sync runs an operation from plain code and refuses inside an io_
     co_return threw;
   }());
   CHECK(refused);
+}
+
+TEST_CASE("password authentication: wrong password is typed, .pgpass is honoured, sslmode passes through",
+          "[db][connection][auth]") {
+  const char* port = std::getenv("PGPORT");
+  REQUIRE(port != nullptr);
+  test::run([port]() -> awaitable<void> {
+    auto admin = co_await test::pg::Connection::connect(test::db_options());
+    co_await admin.execute("DROP ROLE IF EXISTS matrx_pw");
+    co_await admin.execute("SET password_encryption = 'scram-sha-256'");
+    co_await admin.execute("CREATE ROLE matrx_pw LOGIN PASSWORD 'right-horse-battery'");
+
+    test::pg::ConnectOptions o;
+    o.keywords = {{"host", "127.0.0.1"}, {"port", port}, {"user", "matrx_pw"}, {"dbname", "postgres"}};
+    o.password = "wrong-staple";
+    try {
+      co_await test::pg::Connection::connect(o);
+      FAIL("expected ConnectionError");
+    } catch (const orm::ConnectionError& e) {
+      const std::string w = e.what();
+      CHECK(w.find("password authentication failed") != std::string::npos);
+      CHECK(w.find("wrong-staple") == std::string::npos);
+    }
+
+    // No password given: libpq reads it from the file PGPASSFILE names (mode 0600).
+    char path[] = "/tmp/matrx_pgpass_XXXXXX";
+    const int fd = mkstemp(path);
+    REQUIRE(fd >= 0);
+    const std::string line = fmt::format("127.0.0.1:{}:postgres:matrx_pw:right-horse-battery\n", port);
+    REQUIRE(write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()));
+    close(fd);
+    o.password.clear();
+    o.keywords.emplace_back("passfile", path);
+    auto c = co_await test::pg::Connection::connect(o);
+    CHECK((co_await c.execute("SELECT current_user", {}, test::pg::Format::text)).get<std::string>(0, 0) == "matrx_pw");
+    c.close();
+    std::remove(path);
+
+    // sslmode reaches libpq: the throwaway server has no TLS, so "require" must fail.
+    test::pg::ConnectOptions tls;
+    tls.keywords = {{"host", "127.0.0.1"}, {"port", port}, {"sslmode", "require"}};
+    CHECK_THROWS_WITH(co_await test::pg::Connection::connect(tls), Catch::Contains("SSL"));
+    co_await admin.execute("DROP ROLE matrx_pw");
+  });
 }

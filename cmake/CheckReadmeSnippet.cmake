@@ -1,0 +1,17 @@
+# Fails unless README.md contains, verbatim, the code between the [readme-begin] and
+# [readme-end] markers of the example file.
+file(READ ${EXAMPLE} example)
+string(FIND "${example}" "// [readme-begin]\n" begin)
+string(FIND "${example}" "// [readme-end]" end)
+if(begin EQUAL -1 OR end EQUAL -1)
+  message(FATAL_ERROR "${EXAMPLE}: readme markers not found")
+endif()
+math(EXPR begin "${begin} + 18")
+math(EXPR length "${end} - ${begin}")
+string(SUBSTRING "${example}" ${begin} ${length} snippet)
+file(READ ${README} readme)
+string(FIND "${readme}" "${snippet}" found)
+if(found EQUAL -1)
+  message(FATAL_ERROR "README.md does not contain the current snippet of ${EXAMPLE}; copy it over")
+endif()
+message(STATUS "README snippet matches ${EXAMPLE}")
