@@ -170,7 +170,8 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       queued_.pop_front();
       const Params* p = req->params;
       const int n = p ? static_cast<int>(p->size()) : 0;
-      const int ok = PQsendQueryParams(conn_, req->sql.c_str(), n, n ? p->types() : nullptr, n ? p->values() : nullptr,
+      if (n) p->value_pointers(value_scratch_);
+      const int ok = PQsendQueryParams(conn_, req->sql.c_str(), n, n ? p->types() : nullptr, n ? value_scratch_.data() : nullptr,
                                        n ? p->lengths() : nullptr, n ? p->formats() : nullptr,
                                        static_cast<int>(req->format));
       if (!ok) {
@@ -389,6 +390,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   std::mutex param_mutex_;  // guards conn_ against close_now() for server_parameter()
   std::deque<RequestPtr> queued_;
   PipelineQueue<RequestPtr> in_flight_;
+  std::vector<const char*> value_scratch_;  // parameter pointers for libpq, reused
   std::vector<std::unique_ptr<Completion<std::exception_ptr>>> idle_waiters_;
   bool reading_ = false, writing_ = false;
   int cancels_running_ = 0;

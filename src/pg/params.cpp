@@ -46,11 +46,9 @@ Params& Params::add_string(std::string_view value, std::optional<Oid> type) {
   return *this;
 }
 
-const char* const* Params::values() const {
-  pointers_.resize(types_.size());
-  for (std::size_t i = 0; i < types_.size(); ++i)
-    pointers_[i] = lengths_[i] < 0 ? nullptr : data_.data() + offsets_[i];
-  return pointers_.data();
+void Params::value_pointers(std::vector<const char*>& out) const {
+  out.resize(types_.size());
+  for (std::size_t i = 0; i < types_.size(); ++i) out[i] = lengths_[i] < 0 ? nullptr : data_.data() + offsets_[i];
 }
 
 std::vector<std::string> Params::render() const {

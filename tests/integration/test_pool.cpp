@@ -1,7 +1,11 @@
 // Pool against the real server: timeouts, FIFO, reset on return, replacement, limits.
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <thread>
+
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -249,4 +253,48 @@ TEST_CASE("registered databases hand out pooled connections by name and alias", 
   });
   test::pg::unregister_database("it_main");
   test::pg::unregister_database("it_bouncer");
+}
+
+TEST_CASE("a pool shared by coroutines on a 2-thread io_context gives every query its own answer", "[db][pool][threads]") {
+  test::asio::io_context io(2);
+  Pool pool(io.get_executor(), test::db_options(), small(2, 10000ms));
+  const auto shared = Params::of(std::int64_t{1000});  // one const Params used by every query
+  std::atomic<int> correct{0}, wrong{0}, cancelled{0}, finished{0};
+  for (int k = 0; k < 8; ++k) {
+    test::asio::co_spawn(test::asio::make_strand(io), [&, k]() -> awaitable<void> {
+      auto ex = co_await test::asio::this_coro::executor;
+      for (int i = 0; i < 150; ++i) {
+        try {
+          if (i % 25 == 7) {  // now and then, a query that loses against a timer
+            test::asio::steady_timer t(ex, 1ms);
+            auto work = [&]() -> awaitable<void> {
+              auto c = co_await pool.acquire();
+              co_await c->execute("SELECT pg_sleep(0.05)");
+            };
+            auto r = co_await (work() || t.async_wait(use_awaitable));
+            if (r.index() == 1) ++cancelled;
+            continue;
+          }
+          auto c = co_await pool.acquire();
+          auto r = co_await c->execute("SELECT $1::int8 + " + std::to_string(k * 1000 + i), shared);
+          if (r.get<std::int64_t>(0, 0) == 1000 + k * 1000 + i) ++correct; else ++wrong;
+        } catch (const std::exception&) {
+          ++wrong;
+        }
+      }
+      ++finished;
+    }, test::asio::detached);
+  }
+  std::thread second([&] { io.run(); });
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (finished < 8 && std::chrono::steady_clock::now() < deadline) io.run_for(20ms);
+  pool.close();
+  io.run_for(100ms);
+  io.stop();
+  second.join();
+  CHECK(finished == 8);
+  CHECK(wrong == 0);
+  CHECK(correct == 8 * 144);
+  CHECK(cancelled > 0);
+  CHECK(pool.stats().size <= 2);
 }

@@ -47,11 +47,13 @@ class Params {
   bool empty() const noexcept { return types_.empty(); }
   ParamEncoding encoding() const noexcept { return encoding_; }
 
-  // Views for libpq; valid until the next add().
+  // Views for libpq; valid until the next add(). A const Params may be shared by
+  // concurrent queries: nothing here mutates.
   const Oid* types() const noexcept { return types_.data(); }
   const int* lengths() const noexcept { return lengths_.data(); }
   const int* formats() const noexcept { return formats_.data(); }
-  const char* const* values() const;
+  /// Fills `out` with one pointer per value (nullptr for NULL).
+  void value_pointers(std::vector<const char*>& out) const;
 
   /// Parameters rendered for an error message under the current ParameterPolicy.
   std::vector<std::string> render() const;
@@ -84,7 +86,6 @@ class Params {
   std::vector<Oid> types_;
   std::vector<int> lengths_;          // -1 = NULL
   std::vector<int> formats_;
-  mutable std::vector<const char*> pointers_;
 };
 
 }  // namespace matrx::orm::pg
