@@ -4,6 +4,9 @@
 #include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
 namespace test {
@@ -28,6 +31,11 @@ void run(std::function<asio::awaitable<void>()> body, std::chrono::seconds limit
   // Let connection closes and pool resets posted by the body run to completion.
   io.run_for(std::chrono::milliseconds(20));
   if (failure) std::rethrow_exception(failure);
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  co_await timer.async_wait(asio::use_awaitable);
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {

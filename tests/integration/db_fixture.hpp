@@ -22,6 +22,9 @@ pg::ConnectOptions db_options();
 /// Fails the test if it has not finished within `limit`.
 void run(std::function<asio::awaitable<void>()> body, std::chrono::seconds limit = std::chrono::seconds(60));
 
+/// Suspends the calling coroutine.
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
+
 /// Milliseconds elapsed since `start`.
 double ms_since(std::chrono::steady_clock::time_point start);
 

@@ -24,13 +24,7 @@ namespace orm = matrx::orm;
 using test::asio::awaitable;
 using test::asio::use_awaitable;
 using test::pg::Params;
-
-namespace {
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  test::asio::steady_timer t(co_await test::asio::this_coro::executor, d);
-  co_await t.async_wait(use_awaitable);
-}
-}  // namespace
+using test::sleep_for;
 
 TEST_CASE("queries return typed rows, command tags and affected-row counts", "[db][connection]") {
   test::run([]() -> awaitable<void> {

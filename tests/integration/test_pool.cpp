@@ -20,14 +20,11 @@ namespace orm = matrx::orm;
 using test::asio::awaitable;
 using test::asio::use_awaitable;
 using test::pg::Params;
+using test::sleep_for;
 using test::pg::Pool;
 using test::pg::PoolConfig;
 
 namespace {
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  test::asio::steady_timer t(co_await test::asio::this_coro::executor, d);
-  co_await t.async_wait(use_awaitable);
-}
 awaitable<int> pid_of(test::pg::PooledConnection& c) {
   co_return (co_await c->execute("SELECT pg_backend_pid()")).get<int>(0, 0);
 }
