@@ -5,6 +5,11 @@
 
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/log.hpp"
+#include "matrx/orm/meta/field_info.hpp"
+#include "matrx/orm/meta/model.hpp"
+#include "matrx/orm/meta/options.hpp"
+#include "matrx/orm/meta/registry.hpp"
+#include "matrx/orm/meta/sql_type.hpp"
 #include "matrx/orm/pg/codec.hpp"
 #include "matrx/orm/pg/config.hpp"
 #include "matrx/orm/pg/connection.hpp"

@@ -1,0 +1,145 @@
+// MATRX_MODEL: describe a plain struct once; the ORM derives everything from it.
+//
+//   struct User {
+//     std::int64_t id = 0;
+//     std::string username;
+//     std::optional<std::string> email;
+//     std::int32_t age = 0;
+//   };
+//   MATRX_MODEL(User, orm::table("users"),
+//               (id, orm::primary_key, orm::identity),
+//               (username, orm::max_length(50), orm::unique),
+//               (email),
+//               (age))
+//
+// Use it in the namespace of the struct (the description is found by argument-dependent
+// lookup). Every listed member becomes a column; members not listed are not stored. The
+// model registers itself at program start (registry.hpp). Models stay aggregates, so
+// designated initializers work: User{.username = "alice", .age = 30}.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <typeindex>
+#include <utility>
+
+#include <boost/preprocessor/cat.hpp>
+#include <boost/preprocessor/punctuation/comma_if.hpp>
+#include <boost/preprocessor/seq/for_each_i.hpp>
+#include <boost/preprocessor/tuple/enum.hpp>
+#include <boost/preprocessor/variadic/to_seq.hpp>
+
+#include "matrx/orm/meta/field_info.hpp"
+#include "matrx/orm/meta/options.hpp"
+#include "matrx/orm/meta/registry.hpp"
+#include "matrx/orm/meta/sql_type.hpp"
+
+namespace matrx::orm {
+
+/// A typed column of model M holding a T.
+template <class M, class T>
+struct FieldDef {
+  using model_type = M;
+  using value_type = T;
+  T M::*member;
+  FieldInfo info;
+};
+
+template <class M, class... Fields>
+struct ModelDef {
+  std::string_view type_name;
+  ModelOptions options;
+  std::tuple<Fields...> fields;
+};
+
+namespace detail {
+// M is given explicitly so that members inherited from a base struct still describe M.
+template <class M, class T, class Base, class... Options>
+FieldDef<M, T> make_field(T Base::*member, const char* member_name, const Options&... options) {
+  static_assert(std::is_base_of_v<Base, M>, "the member does not belong to this model");
+  FieldInfo info;
+  info.name = member_name;
+  info.member = member_name;
+  (options.apply(info), ...);
+  sql_type<T>::describe(info);
+  finish_sql_type(info);
+  return FieldDef<M, T>{static_cast<T M::*>(member), std::move(info)};
+}
+
+template <class M, class... Fields>
+ModelDef<M, Fields...> make_model(std::string_view type_name, ModelOptions options, Fields... fields) {
+  return ModelDef<M, Fields...>{type_name, std::move(options), std::tuple<Fields...>(std::move(fields)...)};
+}
+
+/// Builds ModelInfo from the definition; validates keys. Throws ConfigurationError.
+ModelInfo build_model_info(std::string_view type_name, const ModelOptions& options, std::vector<FieldInfo> fields);
+}  // namespace detail
+
+template <class M>
+concept Described = requires(M* p) { matrx_orm_model(p); };
+
+/// The typed definition of model M (from MATRX_MODEL).
+template <Described M>
+const auto& model_def() {
+  static const auto def = matrx_orm_model(static_cast<M*>(nullptr));
+  return def;
+}
+
+/// The run-time description of model M.
+template <Described M>
+const ModelInfo& model_info() {
+  static const ModelInfo info = [] {
+    const auto& def = model_def<M>();
+    std::vector<FieldInfo> fields;
+    std::apply([&](const auto&... f) { (fields.push_back(f.info), ...); }, def.fields);
+    return detail::build_model_info(def.type_name, def.options, std::move(fields));
+  }();
+  return info;
+}
+
+/// Registers M (MATRX_MODEL does this at program start).
+template <Described M>
+bool register_model() {
+  detail::registry_add(typeid(M), &model_info<M>);
+  return true;
+}
+
+/// Calls f(field_def, index) for every field of M, in declaration order.
+template <Described M, class F>
+void for_each_field(F&& f) {
+  const auto& def = model_def<M>();
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (f(std::get<I>(def.fields), I), ...);
+  }(std::make_index_sequence<std::tuple_size_v<std::remove_cvref_t<decltype(def.fields)>>>{});
+}
+
+/// Index of the field whose member is `member`; -1 if the member is not a column.
+template <Described M, class T>
+std::ptrdiff_t field_index(T M::*member) {
+  std::ptrdiff_t found = -1;
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    if constexpr (std::is_same_v<typename std::remove_cvref_t<decltype(f)>::value_type, T>)
+      if (f.member == member) found = static_cast<std::ptrdiff_t>(i);
+  });
+  return found;
+}
+
+}  // namespace matrx::orm
+
+#define MATRX_ORM_FIELD_ENTRY_(r, Type, i, elem) , MATRX_ORM_FIELD_EXPAND_(Type, BOOST_PP_TUPLE_ENUM(elem))
+#define MATRX_ORM_FIELD_EXPAND_(Type, ...) MATRX_ORM_FIELD_MAKE_(Type, __VA_ARGS__)
+#define MATRX_ORM_FIELD_MAKE_(Type, member, ...) \
+  ::matrx::orm::detail::make_field<Type>(&Type::member, #member __VA_OPT__(, ) __VA_ARGS__)
+
+/// MATRX_MODEL(Type, model_options, (member, field_options...)...)
+#define MATRX_MODEL(Type, model_options, ...)                                                       \
+  inline auto matrx_orm_model(Type*) {                                                             \
+    using namespace ::matrx::orm;                                                                  \
+    return ::matrx::orm::detail::make_model<Type>(                                                 \
+        #Type, model_options BOOST_PP_SEQ_FOR_EACH_I(MATRX_ORM_FIELD_ENTRY_, Type,                  \
+                                                     BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__)));       \
+  }                                                                                                \
+  inline const bool BOOST_PP_CAT(matrx_orm_registered_, Type) = ::matrx::orm::register_model<Type>();

@@ -1,0 +1,175 @@
+#include "matrx/orm/meta/field_info.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/meta/model.hpp"
+
+namespace matrx::orm {
+
+const char* to_string(ValueKind kind) noexcept {
+  switch (kind) {
+    case ValueKind::boolean: return "boolean";
+    case ValueKind::int16: return "int16";
+    case ValueKind::int32: return "int32";
+    case ValueKind::int64: return "int64";
+    case ValueKind::float32: return "float32";
+    case ValueKind::float64: return "float64";
+    case ValueKind::numeric: return "numeric";
+    case ValueKind::money: return "money";
+    case ValueKind::text: return "text";
+    case ValueKind::bytes: return "bytes";
+    case ValueKind::uuid: return "uuid";
+    case ValueKind::timestamptz: return "timestamptz";
+    case ValueKind::timestamp: return "timestamp";
+    case ValueKind::date: return "date";
+    case ValueKind::time: return "time";
+    case ValueKind::interval: return "interval";
+    case ValueKind::json: return "json";
+    case ValueKind::inet: return "inet";
+    case ValueKind::cidr: return "cidr";
+    case ValueKind::macaddr: return "macaddr";
+    case ValueKind::point: return "point";
+    case ValueKind::hstore: return "hstore";
+    case ValueKind::vector: return "vector";
+    case ValueKind::enumeration: return "enum";
+    case ValueKind::array: return "array";
+  }
+  return "?";
+}
+
+std::string snake_case(std::string_view name) {
+  std::string out;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool upper = c >= 'A' && c <= 'Z';
+    if (upper && i > 0) {
+      const bool prev_lower = (name[i - 1] >= 'a' && name[i - 1] <= 'z') || (name[i - 1] >= '0' && name[i - 1] <= '9');
+      const bool next_lower = i + 1 < name.size() && name[i + 1] >= 'a' && name[i + 1] <= 'z';
+      const bool prev_upper = name[i - 1] >= 'A' && name[i - 1] <= 'Z';
+      if (prev_lower || (prev_upper && next_lower)) out.push_back('_');
+    }
+    out.push_back(upper ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+std::string quote_identifier(std::string_view name) {
+  if (name.empty()) throw FieldError("an identifier cannot be empty");
+  if (name.find('\0') != std::string_view::npos) throw FieldError("an identifier cannot contain a NUL byte");
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+const FieldInfo* ModelInfo::find(std::string_view n) const noexcept {
+  for (const auto& f : fields)
+    if (f.name == n) return &f;
+  return nullptr;
+}
+
+std::optional<std::size_t> ModelInfo::index_of(std::string_view n) const noexcept {
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    if (fields[i].name == n) return i;
+  return std::nullopt;
+}
+
+const FieldInfo& ModelInfo::field(std::string_view n) const {
+  if (const FieldInfo* f = find(n)) return *f;
+  std::string known;
+  for (const auto& f : fields) known += fmt::format("{}{}", known.empty() ? "" : ", ", f.name);
+  throw FieldError(fmt::format("{} has no field named '{}'", name, n),
+                   ErrorContext{.model = name, .field = std::string(n), .hint = "fields: " + known});
+}
+
+std::string ModelInfo::qualified_table() const {
+  return schema.empty() ? quote_identifier(table) : quote_identifier(schema) + "." + quote_identifier(table);
+}
+
+nlohmann::json ModelInfo::to_json() const {
+  nlohmann::json j;
+  j["name"] = name;
+  j["table"] = table;
+  j["schema"] = schema.empty() ? "public" : schema;
+  j["database"] = database;
+  nlohmann::json pk = nlohmann::json::array();
+  for (auto i : primary_keys) pk.push_back(fields[i].name);
+  j["primary_key"] = pk;
+  nlohmann::json fs = nlohmann::json::array();
+  for (const auto& f : fields) {
+    nlohmann::json jf{{"name", f.name}, {"type", f.sql_type}, {"kind", to_string(f.kind)}, {"nullable", f.nullable},
+                      {"primary_key", f.primary_key}, {"unique", f.unique}, {"index", f.index},
+                      {"identity", f.identity}, {"version", f.version}};
+    if (f.max_length) jf["max_length"] = *f.max_length;
+    if (f.precision) jf["precision"] = *f.precision;
+    if (f.scale) jf["scale"] = *f.scale;
+    if (f.dimensions) jf["dimensions"] = *f.dimensions;
+    if (!f.choices.empty()) jf["choices"] = f.choices;
+    if (!f.enum_type.empty()) jf["enum_type"] = f.enum_type;
+    if (f.default_kind == DefaultKind::database) jf["db_default"] = f.db_default;
+    fs.push_back(std::move(jf));
+  }
+  j["fields"] = fs;
+  return j;
+}
+
+void finish_sql_type(FieldInfo& f) {
+  const bool array = f.kind == ValueKind::array;
+  const ValueKind k = array ? f.element_kind : f.kind;
+  std::string base;
+  if (k == ValueKind::text && f.max_length) base = fmt::format("character varying({})", *f.max_length);
+  else if (k == ValueKind::numeric && f.precision) base = fmt::format("numeric({},{})", *f.precision, f.scale.value_or(0));
+  else if (k == ValueKind::vector && f.dimensions) base = fmt::format("vector({})", *f.dimensions);
+  if (!base.empty()) f.sql_type = array ? base + "[]" : base;
+  if (f.version && f.kind != ValueKind::int32 && f.kind != ValueKind::int64)
+    throw ConfigurationError(fmt::format("version field '{}' must be an integer", f.name));
+  if (f.identity && f.kind != ValueKind::int16 && f.kind != ValueKind::int32 && f.kind != ValueKind::int64)
+    throw ConfigurationError(fmt::format("identity field '{}' must be an integer", f.name));
+}
+
+namespace detail {
+
+std::string enum_sql_name(std::string demangled) {
+  if (auto colon = demangled.rfind("::"); colon != std::string::npos) demangled = demangled.substr(colon + 2);
+  return snake_case(demangled);
+}
+
+ModelInfo build_model_info(std::string_view type_name, const ModelOptions& options, std::vector<FieldInfo> fields) {
+  ModelInfo m;
+  m.name = std::string(type_name);
+  m.table = options.table_name.empty() ? snake_case(type_name) : options.table_name;
+  m.schema = options.schema_name;
+  m.database = options.database_name;
+  m.abstract = options.is_abstract;
+  m.fields = std::move(fields);
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < m.fields.size(); ++i) {
+    auto& f = m.fields[i];
+    if (!seen.insert(f.name).second)
+      throw ConfigurationError(fmt::format("{} declares the column '{}' twice", m.name, f.name), ErrorContext{.model = m.name});
+    if (f.primary_key) {
+      f.nullable = false;  // a key column is never NULL
+      m.primary_keys.push_back(i);
+    }
+    if (f.version) {
+      if (m.version_field)
+        throw ConfigurationError(fmt::format("{} has more than one version field", m.name), ErrorContext{.model = m.name});
+      m.version_field = i;
+    }
+  }
+  if (m.primary_keys.empty() && !m.abstract)
+    throw ConfigurationError(fmt::format("{} must define at least one primary key field", m.name),
+                             ErrorContext{.model = m.name, .hint = "add orm::primary_key to a field's options"});
+  return m;
+}
+
+}  // namespace detail
+}  // namespace matrx::orm

@@ -1,0 +1,68 @@
+// Models shared by the tests: a table named "user", reserved-word columns, every kind of field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "matrx/orm.hpp"
+
+namespace testmodels {
+
+namespace orm = matrx::orm;
+
+enum class Role { admin, member, guest };
+BOOST_DESCRIBE_ENUM(Role, admin, member, guest)
+
+struct User {
+  std::int64_t id = 0;
+  std::string username{};
+  std::optional<std::string> email{};
+  std::int32_t age = 0;
+  std::optional<double> score{};
+  bool is_active = true;
+  Role role = Role::member;
+  std::vector<std::string> tags{};
+  std::optional<nlohmann::json> meta{};
+  orm::Timestamp created_at{};
+};
+MATRX_MODEL(User, orm::table("user"),
+            (id, orm::primary_key, orm::identity),
+            (username, orm::max_length(50), orm::unique),
+            (email),
+            (age),
+            (score),
+            (is_active),
+            (role),
+            (tags),
+            (meta),
+            (created_at, orm::db_default("now()")))
+
+struct Order {  // a table named "order" with a column named "group"
+  orm::Uuid id{};
+  std::int64_t user_id = 0;
+  std::string group{};
+  orm::Numeric total{};
+  std::int32_t version = 1;
+};
+MATRX_MODEL(Order, orm::defaults(),
+            (id, orm::primary_key, orm::db_default("gen_random_uuid()")),
+            (user_id, orm::index),
+            (group),
+            (total, orm::precision(10, 2)),
+            (version, orm::version_field))
+
+struct Membership {  // composite primary key
+  std::int64_t org_id = 0;
+  std::int64_t user_id = 0;
+  std::string role{};
+};
+MATRX_MODEL(Membership, orm::table("memberships").schema("auth"),
+            (org_id, orm::primary_key),
+            (user_id, orm::primary_key),
+            (role, orm::choices({"owner", "member"})))
+
+}  // namespace testmodels

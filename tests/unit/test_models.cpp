@@ -1,0 +1,91 @@
+#include <catch2/catch.hpp>
+
+#include "../support/models.hpp"
+
+using namespace matrx::orm;
+using testmodels::Membership;
+using testmodels::Order;
+using testmodels::User;
+
+TEST_CASE("MATRX_MODEL describes fields, types and keys", "[meta]") {
+  const ModelInfo& m = model_info<User>();
+  CHECK(m.name == "User");
+  CHECK(m.table == "user");
+  CHECK(m.qualified_table() == "\"user\"");
+  REQUIRE(m.fields.size() == 10);
+  CHECK(m.primary_keys == std::vector<std::size_t>{0});
+  const FieldInfo& id = m.field("id");
+  CHECK(id.sql_type == "bigint");
+  CHECK(id.identity);
+  CHECK_FALSE(id.nullable);
+  CHECK(m.field("username").sql_type == "character varying(50)");
+  CHECK(m.field("username").unique);
+  CHECK(m.field("email").nullable);
+  CHECK(m.field("email").sql_type == "text");
+  CHECK(m.field("score").sql_type == "double precision");
+  CHECK(m.field("role").kind == ValueKind::enumeration);
+  CHECK(m.field("role").enum_type == "role");
+  CHECK(m.field("role").choices == std::vector<std::string>{"admin", "member", "guest"});
+  CHECK(m.field("tags").sql_type == "text[]");
+  CHECK(m.field("meta").sql_type == "jsonb");
+  CHECK(m.field("created_at").sql_type == "timestamp with time zone");
+  CHECK(m.field("created_at").has_server_default());
+  CHECK_THROWS_WITH(m.field("nope"), Catch::Contains("User has no field named 'nope'"));
+}
+
+TEST_CASE("defaults, reserved words, composite keys and schemas", "[meta]") {
+  const ModelInfo& o = model_info<Order>();
+  CHECK(o.table == "order");
+  CHECK(o.field("group").name == "group");
+  CHECK(o.field("total").sql_type == "numeric(10,2)");
+  CHECK(o.version_field == std::optional<std::size_t>{4});
+  CHECK(o.field("id").db_default == "gen_random_uuid()");
+  const ModelInfo& ms = model_info<Membership>();
+  CHECK(ms.primary_keys == std::vector<std::size_t>{0, 1});
+  CHECK(ms.qualified_table() == "\"auth\".\"memberships\"");
+  CHECK(ms.field("role").choices == std::vector<std::string>{"owner", "member"});
+  CHECK(field_index(&Order::group) == 2);
+  CHECK(field_index(&User::id) == 0);
+}
+
+TEST_CASE("models register themselves and export a JSON snapshot", "[meta][registry]") {
+  CHECK(ModelRegistry::find("User") == &model_info<User>());
+  CHECK(ModelRegistry::find("memberships") == &model_info<Membership>());
+  CHECK(ModelRegistry::find(typeid(Order)) == &model_info<Order>());
+  CHECK_THROWS_WITH(ModelRegistry::get("Nope"), Catch::Contains("no model named 'Nope'"));
+  const auto snap = ModelRegistry::snapshot();
+  CHECK(snap["version"] == 1);
+  bool found = false;
+  for (const auto& m : snap["models"])
+    if (m["name"] == "Membership") {
+      found = true;
+      CHECK(m["schema"] == "auth");
+      CHECK(m["primary_key"] == nlohmann::json::array({"org_id", "user_id"}));
+    }
+  CHECK(found);
+}
+
+TEST_CASE("invalid model definitions are configuration errors", "[meta]") {
+  CHECK_THROWS_WITH(detail::build_model_info("NoKey", defaults(), {FieldInfo{.name = "x"}}),
+                    Catch::Contains("NoKey must define at least one primary key"));
+  CHECK_THROWS_WITH(detail::build_model_info("Twice", defaults(),
+                                             {FieldInfo{.name = "x", .primary_key = true}, FieldInfo{.name = "x"}}),
+                    Catch::Contains("declares the column 'x' twice"));
+}
+
+TEST_CASE("snake_case and identifier quoting", "[meta]") {
+  CHECK(snake_case("MyFancyModel") == "my_fancy_model");
+  CHECK(snake_case("HTTPLog") == "http_log");
+  CHECK(snake_case("User") == "user");
+  CHECK(snake_case("Order2Item") == "order2_item");
+  CHECK(quote_identifier("user") == "\"user\"");
+  CHECK(quote_identifier("we\"ird") == "\"we\"\"ird\"");
+  CHECK_THROWS_AS(quote_identifier(""), FieldError);
+}
+
+TEST_CASE("models keep designated initializers", "[meta]") {
+  User u{.username = "alice", .age = 30};
+  CHECK(u.username == "alice");
+  CHECK(u.is_active);
+  CHECK(u.role == testmodels::Role::member);
+}
