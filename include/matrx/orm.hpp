@@ -19,4 +19,8 @@
 #include "matrx/orm/pg/result.hpp"
 #include "matrx/orm/pg/sqlstate.hpp"
 #include "matrx/orm/pg/types.hpp"
+#include "matrx/orm/query/column.hpp"
+#include "matrx/orm/query/compiler.hpp"
+#include "matrx/orm/query/expression.hpp"
+#include "matrx/orm/query/value.hpp"
 #include "matrx/orm/sync.hpp"

@@ -36,6 +36,15 @@ Params& Params::add_null(Oid type) {
   return *this;
 }
 
+Params& Params::add_encoded(std::string_view bytes, Oid type, bool binary) {
+  if (!binary && bytes.find('\0') != std::string_view::npos)
+    throw ParameterError("cannot send text parameter: it contains a NUL byte");
+  const std::size_t start = begin_value();
+  data_.append(bytes);
+  finish_value(start, type, binary);
+  return *this;
+}
+
 Params& Params::add_string(std::string_view value, std::optional<Oid> type) {
   if (value.find('\0') != std::string_view::npos)
     throw ParameterError("cannot send text parameter: the string contains a NUL byte, which PostgreSQL text cannot store",

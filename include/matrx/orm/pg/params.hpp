@@ -41,6 +41,8 @@ class Params {
   Params& add(const T& value, Oid type) { return add_with_oid(value, type); }
 
   Params& add_null(Oid type = oid::unspecified);
+  /// Appends a value already encoded by a codec (text or binary form).
+  Params& add_encoded(std::string_view bytes, Oid type, bool binary);
   Params& add(std::nullopt_t) { return add_null(); }
 
   std::size_t size() const noexcept { return types_.size(); }

@@ -1,0 +1,140 @@
+// Typed columns: orm::col<&User::age> > 18. The value type is checked at compile time —
+// a string for an integer column, a narrowing conversion, or a column of another model
+// in a filter of this one do not compile.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/meta/model.hpp"
+#include "matrx/orm/pg/codec.hpp"
+#include "matrx/orm/query/expression.hpp"
+
+namespace matrx::orm {
+
+namespace detail {
+template <class P> struct member_pointer_traits;
+template <class M, class T> struct member_pointer_traits<T M::*> {
+  using model = M;
+  using value = T;
+};
+template <class T> struct unwrap_optional_t { using type = T; };
+template <class T> struct unwrap_optional_t<std::optional<T>> { using type = T; };
+
+/// V converts to T without narrowing (brace initialization rules).
+template <class V, class T>
+concept converts_exactly = requires(V&& v) { T{std::forward<V>(v)}; };
+
+template <class T>
+Param encode_typed(const T& value, const FieldInfo& field) {
+  Param p;
+  p.oid = field.oid;
+  if constexpr (pg::Codec<T>::binary_param) {
+    if (field.oid != 0 || pg::Codec<T>::oid == 0) {
+      p.binary = true;
+      pg::Codec<T>::to_binary(value, p.bytes);
+      return p;
+    }
+  }
+  pg::Codec<T>::to_text(value, p.bytes);
+  return p;
+}
+}  // namespace detail
+
+/// An ORDER BY term: a field index and a direction.
+struct OrderTerm {
+  std::size_t field;
+  bool descending = false;
+};
+
+template <auto Member>
+struct Column {
+  using Traits = detail::member_pointer_traits<decltype(Member)>;
+  using Model = typename Traits::model;
+  using Stored = typename Traits::value;
+  using T = typename detail::unwrap_optional_t<Stored>::type;
+  static constexpr bool nullable = !std::is_same_v<Stored, T>;
+
+  static std::size_t index() {
+    static const std::ptrdiff_t i = field_index<Model>(Member);
+    if (i < 0)
+      throw FieldError(fmt::format("this member of {} is not listed in its MATRX_MODEL", model_info<Model>().name),
+                       ErrorContext{.model = model_info<Model>().name});
+    return static_cast<std::size_t>(i);
+  }
+  static const FieldInfo& info() { return model_info<Model>().fields[index()]; }
+
+  static Where<Model> compare(query::Op op, const T& value) {
+    return Where<Model>(query::make_leaf(op, index(), {detail::encode_typed(value, info())}));
+  }
+
+  template <class V> requires detail::converts_exactly<V, T>
+  friend Where<Model> operator==(Column, V&& v) { return compare(query::Op::eq, T{std::forward<V>(v)}); }
+  template <class V> requires detail::converts_exactly<V, T>
+  friend Where<Model> operator!=(Column, V&& v) { return compare(query::Op::ne, T{std::forward<V>(v)}); }
+  template <class V> requires detail::converts_exactly<V, T>
+  friend Where<Model> operator<(Column, V&& v) { return compare(query::Op::lt, T{std::forward<V>(v)}); }
+  template <class V> requires detail::converts_exactly<V, T>
+  friend Where<Model> operator<=(Column, V&& v) { return compare(query::Op::lte, T{std::forward<V>(v)}); }
+  template <class V> requires detail::converts_exactly<V, T>
+  friend Where<Model> operator>(Column, V&& v) { return compare(query::Op::gt, T{std::forward<V>(v)}); }
+  template <class V> requires detail::converts_exactly<V, T>
+  friend Where<Model> operator>=(Column, V&& v) { return compare(query::Op::gte, T{std::forward<V>(v)}); }
+
+  /// IS NULL / IS NOT NULL (nullable columns only).
+  friend Where<Model> operator==(Column, std::nullopt_t) requires nullable { return is_null(); }
+  friend Where<Model> operator!=(Column, std::nullopt_t) requires nullable { return is_not_null(); }
+  static Where<Model> is_null() requires nullable { return Where<Model>(query::make_leaf(query::Op::is_null, index())); }
+  static Where<Model> is_not_null() requires nullable {
+    return Where<Model>(query::make_leaf(query::Op::is_not_null, index()));
+  }
+
+  /// field = ANY($1); an empty list matches nothing (and sends no SQL error).
+  static Where<Model> in(const std::vector<T>& values) {
+    if (values.empty()) return Where<Model>(query::make_leaf(query::Op::always_false, index()));
+    Param p;
+    p.oid = pg::Codec<std::vector<T>>::oid;
+    if (p.oid != 0) {
+      p.binary = true;
+      pg::Codec<std::vector<T>>::to_binary(values, p.bytes);
+    } else {
+      pg::Codec<std::vector<T>>::to_text(values, p.bytes);
+    }
+    return Where<Model>(query::make_leaf(query::Op::in, index(), {std::move(p)}));
+  }
+  static Where<Model> between(const T& low, const T& high) {
+    return Where<Model>(query::make_leaf(query::Op::between, index(),
+                                         {detail::encode_typed(low, info()), detail::encode_typed(high, info())}));
+  }
+
+  // Text matching; LIKE wildcards in the argument are escaped (they match themselves).
+  static Where<Model> contains(std::string_view s) requires std::is_same_v<T, std::string> { return like(false, "%", s, "%"); }
+  static Where<Model> icontains(std::string_view s) requires std::is_same_v<T, std::string> { return like(true, "%", s, "%"); }
+  static Where<Model> startswith(std::string_view s) requires std::is_same_v<T, std::string> { return like(false, "", s, "%"); }
+  static Where<Model> istartswith(std::string_view s) requires std::is_same_v<T, std::string> { return like(true, "", s, "%"); }
+  static Where<Model> endswith(std::string_view s) requires std::is_same_v<T, std::string> { return like(false, "%", s, ""); }
+  static Where<Model> iendswith(std::string_view s) requires std::is_same_v<T, std::string> { return like(true, "%", s, ""); }
+
+  static OrderTerm asc() { return OrderTerm{index(), false}; }
+  static OrderTerm desc() { return OrderTerm{index(), true}; }
+
+ private:
+  static Where<Model> like(bool insensitive, const char* before, std::string_view s, const char* after) {
+    const std::string pattern = before + detail::escape_like(s) + after;
+    Param p;
+    pg::Codec<std::string>::to_text(pattern, p.bytes);  // rejects NUL
+    return Where<Model>(query::make_leaf(insensitive ? query::Op::ilike : query::Op::like, index(), {std::move(p)}));
+  }
+};
+
+/// The typed column of a model member: orm::col<&User::age>.
+template <auto Member>
+inline constexpr Column<Member> col{};
+
+}  // namespace matrx::orm

@@ -1,0 +1,349 @@
+// AST nodes, Q resolution (Django-style lookups) and the encoding of dynamic values.
+#include "matrx/orm/query/expression.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/pg/codec.hpp"
+
+namespace matrx::orm {
+
+namespace query {
+NodePtr make_leaf(Op op, std::size_t field, std::vector<Param> params) {
+  auto n = std::make_shared<Node>();
+  n->op = op;
+  n->field = field;
+  n->params = std::move(params);
+  return n;
+}
+NodePtr make_logical(Op op, NodePtr a, NodePtr b) {
+  auto n = std::make_shared<Node>();
+  n->op = op;
+  // Flatten (a AND b) AND c into one AND with three children.
+  for (auto* child : {&a, &b}) {
+    if ((*child)->op == op) n->children.insert(n->children.end(), (*child)->children.begin(), (*child)->children.end());
+    else n->children.push_back(std::move(*child));
+  }
+  return n;
+}
+NodePtr make_not(NodePtr a) {
+  auto n = std::make_shared<Node>();
+  n->op = Op::not_;
+  n->children.push_back(std::move(a));
+  return n;
+}
+}  // namespace query
+
+const char* Value::type_name() const noexcept {
+  static constexpr const char* names[] = {"null",   "bool",           "integer", "float",    "string",
+                                          "Numeric", "Uuid",          "Timestamp", "LocalTimestamp", "Date",
+                                          "TimeOfDay", "Interval",    "json",    "Bytes",    "list"};
+  return names[v.index()];
+}
+
+// ---- encoding dynamic values --------------------------------------------------------------
+
+namespace detail {
+
+std::string escape_like(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+namespace {
+[[noreturn]] void mismatch(const Value& v, const FieldInfo& f, const ModelInfo& m, std::string why = {}) {
+  throw ValidationError(
+      fmt::format("{}.{} ({}) cannot take a {} value{}", m.name, f.name, f.sql_type, v.type_name(), why.empty() ? "" : ": " + why),
+      ErrorContext{.model = m.name, .field = f.name});
+}
+
+template <class T>
+Param encode(const T& value, pg::Oid oid) {
+  Param p;
+  p.oid = oid;
+  if constexpr (pg::Codec<T>::binary_param) {
+    p.binary = true;
+    pg::Codec<T>::to_binary(value, p.bytes);
+  } else {
+    pg::Codec<T>::to_text(value, p.bytes);
+  }
+  return p;
+}
+
+Param encode_text(std::string text, pg::Oid oid) {
+  Param p;
+  pg::Codec<std::string>::to_text(text, p.bytes);  // NUL check
+  p.oid = oid;
+  return p;
+}
+
+template <class I>
+Param encode_int(std::int64_t v, const Value& value, const FieldInfo& f, const ModelInfo& m) {
+  if (v < std::numeric_limits<I>::min() || v > std::numeric_limits<I>::max())
+    mismatch(value, f, m, fmt::format("{} is out of the column's range", v));
+  return encode<I>(static_cast<I>(v), f.oid);
+}
+
+// Encodes one scalar (not array) value for a field of kind `kind`.
+Param encode_scalar(const Value& value, ValueKind kind, const FieldInfo& f, const ModelInfo& m, pg::Oid oid) {
+  const auto& v = value.v;
+  switch (kind) {
+    case ValueKind::boolean:
+      if (auto* b = std::get_if<bool>(&v)) return encode(*b, oid);
+      break;
+    case ValueKind::int16:
+      if (auto* i = std::get_if<std::int64_t>(&v)) return encode_int<std::int16_t>(*i, value, f, m);
+      break;
+    case ValueKind::int32:
+      if (auto* i = std::get_if<std::int64_t>(&v)) return encode_int<std::int32_t>(*i, value, f, m);
+      break;
+    case ValueKind::int64:
+      if (auto* i = std::get_if<std::int64_t>(&v)) return encode(*i, oid);
+      break;
+    case ValueKind::float32:
+    case ValueKind::float64:
+      if (auto* d = std::get_if<double>(&v)) return kind == ValueKind::float32 ? encode(static_cast<float>(*d), oid) : encode(*d, oid);
+      if (auto* i = std::get_if<std::int64_t>(&v)) return kind == ValueKind::float32 ? encode(static_cast<float>(*i), oid) : encode(static_cast<double>(*i), oid);
+      break;
+    case ValueKind::numeric:
+      if (auto* n = std::get_if<Numeric>(&v)) return encode(*n, oid);
+      if (auto* i = std::get_if<std::int64_t>(&v)) return encode(Numeric(*i), oid);
+      if (auto* s = std::get_if<std::string>(&v)) {
+        try { return encode(Numeric(*s), oid); } catch (const ParameterError&) { mismatch(value, f, m, "not a decimal number"); }
+      }
+      break;
+    case ValueKind::money:
+      if (auto* i = std::get_if<std::int64_t>(&v)) return encode(Money{*i}, oid);
+      break;
+    case ValueKind::text:
+      if (auto* s = std::get_if<std::string>(&v)) return encode_text(*s, oid);
+      break;
+    case ValueKind::enumeration:
+      if (auto* s = std::get_if<std::string>(&v)) {
+        bool known = false;
+        for (const auto& c : f.choices) known |= c == *s;
+        if (!known) mismatch(value, f, m, fmt::format("'{}' is not one of its values", *s));
+        return encode_text(*s, 0);
+      }
+      break;
+    case ValueKind::uuid:
+      if (auto* u = std::get_if<Uuid>(&v)) return encode(*u, oid);
+      if (auto* s = std::get_if<std::string>(&v)) {
+        try { return encode(Uuid::parse(*s), oid); } catch (const ParameterError&) { mismatch(value, f, m, "not a UUID"); }
+      }
+      break;
+    case ValueKind::timestamptz:
+      if (auto* t = std::get_if<Timestamp>(&v)) return encode(*t, oid);
+      break;
+    case ValueKind::timestamp:
+      if (auto* t = std::get_if<LocalTimestamp>(&v)) return encode(*t, oid);
+      break;
+    case ValueKind::date:
+      if (auto* d = std::get_if<Date>(&v)) return encode(*d, oid);
+      break;
+    case ValueKind::time:
+      if (auto* t = std::get_if<TimeOfDay>(&v)) return encode(*t, oid);
+      break;
+    case ValueKind::interval:
+      if (auto* i = std::get_if<Interval>(&v)) return encode(*i, oid);
+      break;
+    case ValueKind::json:
+      if (auto* j = std::get_if<nlohmann::json>(&v)) return encode(*j, 0);
+      break;
+    case ValueKind::bytes:
+      if (auto* b = std::get_if<Bytes>(&v)) return encode(*b, oid);
+      break;
+    case ValueKind::inet: case ValueKind::cidr: case ValueKind::macaddr: case ValueKind::point:
+    case ValueKind::hstore: case ValueKind::vector:
+      if (auto* s = std::get_if<std::string>(&v)) return encode_text(*s, 0);  // server parses the text form
+      break;
+    case ValueKind::array:
+      break;
+  }
+  mismatch(value, f, m);
+}
+}  // namespace
+
+Param encode_value(const Value& value, const FieldInfo& f, const ModelInfo& m) {
+  if (value.is_null()) {
+    if (!f.nullable && !f.has_server_default())
+      throw ValidationError(fmt::format("{}.{} cannot be NULL", m.name, f.name), ErrorContext{.model = m.name, .field = f.name});
+    Param p;
+    p.null = true;
+    p.oid = f.oid;
+    return p;
+  }
+  if (f.kind == ValueKind::array) {
+    const auto* list = std::get_if<Value::List>(&value.v);
+    if (!list) mismatch(value, f, m, "an array column takes a list");
+    // Text array literal built from each element's text form (works for every element type).
+    std::string literal = "{";
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      if (i) literal.push_back(',');
+      if ((*list)[i].is_null()) { literal += "NULL"; continue; }
+      Param e = encode_scalar((*list)[i], f.element_kind, f, m, 0);
+      if (e.binary) mismatch((*list)[i], f, m, "unsupported array element");
+      pg::detail::append_array_text_element(literal, e.bytes);
+    }
+    literal.push_back('}');
+    Param p;
+    p.bytes = std::move(literal);
+    p.oid = f.oid;
+    return p;
+  }
+  return encode_scalar(value, f.kind, f, m, f.oid);
+}
+
+}  // namespace detail
+
+// ---- Q ----------------------------------------------------------------------------------
+
+struct Q::Node {
+  enum class Kind { leaf, and_, or_, not_ } kind = Kind::leaf;
+  Lookups lookups;
+  std::vector<std::shared_ptr<const Node>> children;
+};
+
+Q::Q(Lookups lookups) {
+  auto n = std::make_shared<Node>();
+  n->lookups = std::move(lookups);
+  node_ = std::move(n);
+}
+
+Q operator&&(const Q& a, const Q& b) {
+  auto n = std::make_shared<Q::Node>();
+  n->kind = Q::Node::Kind::and_;
+  n->children = {a.node_, b.node_};
+  return Q(std::shared_ptr<const Q::Node>(std::move(n)));
+}
+Q operator||(const Q& a, const Q& b) {
+  auto n = std::make_shared<Q::Node>();
+  n->kind = Q::Node::Kind::or_;
+  n->children = {a.node_, b.node_};
+  return Q(std::shared_ptr<const Q::Node>(std::move(n)));
+}
+Q operator!(const Q& a) {
+  auto n = std::make_shared<Q::Node>();
+  n->kind = Q::Node::Kind::not_;
+  n->children = {a.node_};
+  return Q(std::shared_ptr<const Q::Node>(std::move(n)));
+}
+
+namespace {
+using query::Op;
+
+struct LookupOp {
+  const char* name;
+  Op op;
+};
+constexpr LookupOp lookup_ops[] = {
+    {"exact", Op::eq}, {"iexact", Op::ilike}, {"ne", Op::ne}, {"gt", Op::gt}, {"gte", Op::gte}, {"lt", Op::lt},
+    {"lte", Op::lte}, {"in", Op::in}, {"isnull", Op::is_null}, {"contains", Op::like}, {"icontains", Op::ilike},
+    {"startswith", Op::like}, {"istartswith", Op::ilike}, {"endswith", Op::like}, {"iendswith", Op::ilike},
+    {"range", Op::between},
+};
+
+query::NodePtr resolve_lookup(const Lookup& lookup, const ModelInfo& m) {
+  std::string_view key = lookup.key;
+  std::string_view field_name = key, op_name = "exact";
+  if (const auto sep = key.rfind("__"); sep != std::string_view::npos) {
+    const std::string_view suffix = key.substr(sep + 2);
+    bool is_op = false;
+    for (const auto& o : lookup_ops) is_op |= suffix == o.name;
+    if (is_op) {
+      field_name = key.substr(0, sep);
+      op_name = suffix;
+    } else if (m.find(key.substr(0, sep)) && !m.find(key)) {
+      std::string known;
+      for (const auto& o : lookup_ops) known += fmt::format("{}{}", known.empty() ? "" : ", ", o.name);
+      throw QueryError(fmt::format("unknown lookup operator '{}' in '{}'", suffix, key),
+                       ErrorContext{.model = m.name, .field = std::string(key.substr(0, sep)), .hint = "operators: " + known});
+    }
+  }
+  const auto index = m.index_of(field_name);
+  if (!index) m.field(field_name);  // throws FieldError listing the fields
+  const FieldInfo& f = m.fields[*index];
+  const Value& v = lookup.value;
+  const auto op = std::find_if(std::begin(lookup_ops), std::end(lookup_ops), [&](auto& o) { return op_name == o.name; })->op;
+
+  if (op_name == "isnull") {
+    const auto* b = std::get_if<bool>(&v.v);
+    if (!b) throw ValidationError(fmt::format("'{}' takes true or false", key), ErrorContext{.model = m.name, .field = f.name});
+    return query::make_leaf(*b ? Op::is_null : Op::is_not_null, *index);
+  }
+  if (v.is_null()) {  // field = NULL never matches: compare with IS [NOT] NULL instead
+    if (op_name == "exact") return query::make_leaf(Op::is_null, *index);
+    if (op_name == "ne") return query::make_leaf(Op::is_not_null, *index);
+    throw ValidationError(fmt::format("'{}' cannot compare with NULL", key), ErrorContext{.model = m.name, .field = f.name});
+  }
+  if (op_name == "in") {
+    const auto* list = std::get_if<Value::List>(&v.v);
+    if (!list) throw ValidationError(fmt::format("'{}' takes a list", key), ErrorContext{.model = m.name, .field = f.name});
+    if (list->empty()) return query::make_leaf(Op::always_false, *index);
+    FieldInfo as_array = f;
+    as_array.kind = ValueKind::array;
+    as_array.element_kind = f.kind;
+    as_array.oid = 0;  // text literal: the server infers the array type from the column
+    as_array.nullable = false;
+    Param p = detail::encode_value(v, as_array, m);
+    return query::make_leaf(Op::in, *index, {std::move(p)});
+  }
+  if (op_name == "range") {
+    const auto* list = std::get_if<Value::List>(&v.v);
+    if (!list || list->size() != 2)
+      throw ValidationError(fmt::format("'{}' takes a list of two values", key), ErrorContext{.model = m.name, .field = f.name});
+    return query::make_leaf(Op::between, *index,
+                            {detail::encode_value((*list)[0], f, m), detail::encode_value((*list)[1], f, m)});
+  }
+  if (op == Op::like || op == Op::ilike) {
+    const auto* s = std::get_if<std::string>(&v.v);
+    if (!s || (f.kind != ValueKind::text && f.kind != ValueKind::enumeration))
+      throw ValidationError(fmt::format("'{}' needs a text field and a string value", key),
+                            ErrorContext{.model = m.name, .field = f.name});
+    std::string pattern = detail::escape_like(*s);
+    if (op_name == "contains" || op_name == "icontains") pattern = "%" + pattern + "%";
+    else if (op_name == "startswith" || op_name == "istartswith") pattern += "%";
+    else if (op_name == "endswith" || op_name == "iendswith") pattern = "%" + pattern;
+    Param p;
+    pg::Codec<std::string>::to_text(pattern, p.bytes);
+    return query::make_leaf(op, *index, {std::move(p)});
+  }
+  return query::make_leaf(op, *index, {detail::encode_value(v, f, m)});
+}
+
+query::NodePtr resolve_node(const Q::Node& n, const ModelInfo& m);
+}  // namespace
+
+query::NodePtr Q::resolve(const ModelInfo& model) const {
+  return resolve_node(*node_, model);
+}
+
+namespace {
+query::NodePtr resolve_node(const Q::Node& n, const ModelInfo& m) {
+  switch (n.kind) {
+    case Q::Node::Kind::leaf: {
+      if (n.lookups.empty()) return query::make_leaf(Op::always_true, 0);
+      query::NodePtr acc;
+      for (const auto& l : n.lookups) {
+        auto leaf = resolve_lookup(l, m);
+        acc = acc ? query::make_logical(Op::and_, acc, leaf) : leaf;
+      }
+      return acc;
+    }
+    case Q::Node::Kind::and_: return query::make_logical(Op::and_, resolve_node(*n.children[0], m), resolve_node(*n.children[1], m));
+    case Q::Node::Kind::or_: return query::make_logical(Op::or_, resolve_node(*n.children[0], m), resolve_node(*n.children[1], m));
+    case Q::Node::Kind::not_: return query::make_not(resolve_node(*n.children[0], m));
+  }
+  return nullptr;
+}
+}  // namespace
+
+}  // namespace matrx::orm
