@@ -152,7 +152,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
 
  private:
   static std::exception_ptr connection_error(std::string message, const RequestPtr& req, std::string sqlstate = {}) {
-    ErrorContext ctx{.operation = "query", .sql = req ? req->sql : "", .sqlstate = std::move(sqlstate)};
+    ErrorContext ctx{.sql = req ? req->sql : "", .sqlstate = std::move(sqlstate)};
     if (req && req->params) ctx.params = req->params->render();
     return std::make_exception_ptr(ConnectionError(std::move(message), std::move(ctx)));
   }
@@ -182,7 +182,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
           return;
         }
         --pending_;
-        ErrorContext ctx{.operation = "query", .sql = req->sql};
+        ErrorContext ctx{.sql = req->sql};
         if (p) ctx.params = p->render();
         req->completion->complete(std::make_exception_ptr(QueryError(message, std::move(ctx))), {});
         continue;
@@ -314,7 +314,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     PGresult* r = std::exchange(req->result, nullptr);
     if (!r) {
       req->completion->complete(std::make_exception_ptr(QueryError("the server returned no result",
-                                                                   ErrorContext{.operation = "query", .sql = req->sql})), {});
+                                                                   ErrorContext{.sql = req->sql})), {});
       return;
     }
     const auto status = PQresultStatus(r);
@@ -322,7 +322,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       Result owner(r);  // frees r
       std::exception_ptr error;
       try {
-        ErrorContext ctx{.operation = "query", .sql = req->sql};
+        ErrorContext ctx{.sql = req->sql};
         if (req->params) ctx.params = req->params->render();
         throw_server_error(r, std::move(ctx));
       } catch (...) {
@@ -515,6 +515,11 @@ asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& 
   Result result = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
       initiation, asio::use_awaitable);
   co_return result;
+}
+
+asio::awaitable<Result> Connection::execute(std::string_view sql, Format result_format) {
+  const Params none;
+  co_return co_await execute(sql, none, result_format);
 }
 
 asio::awaitable<void> Connection::wait_idle() {

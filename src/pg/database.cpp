@@ -17,6 +17,7 @@ struct Registry {
   std::mutex mutex;
   std::map<std::string, std::unique_ptr<Database>, std::less<>> by_name;
   std::map<std::string, Database*, std::less<>> by_alias;
+  std::vector<std::string> order;  // registration order
 
   Database* find(std::string_view key) {
     if (auto it = by_name.find(key); it != by_name.end()) return it->second.get();
@@ -71,6 +72,7 @@ void register_database(DatabaseConfig config) {
   auto db = std::make_unique<Database>(std::move(config));
   r.by_alias[alias] = db.get();
   r.by_name[name] = std::move(db);
+  r.order.push_back(name);
 }
 
 void register_database_url(std::string name, std::string url, std::string alias) {
@@ -96,6 +98,14 @@ bool is_database_registered(std::string_view key) {
   return r.find(key) != nullptr;
 }
 
+Database& default_database() {
+  auto& r = registry();
+  std::lock_guard lock(r.mutex);
+  if (r.order.empty())
+    throw ConfigurationError("no database is registered", ErrorContext{.hint = "call register_database() first"});
+  return *r.by_name.at(r.order.front());
+}
+
 std::vector<std::string> registered_databases() {
   auto& r = registry();
   std::lock_guard lock(r.mutex);
@@ -112,6 +122,7 @@ void unregister_database(std::string_view key) {
     Database* found = r.find(key);
     if (!found) return;
     r.by_alias.erase(found->config().alias);
+    std::erase(r.order, found->config().name);
     auto it = r.by_name.find(found->config().name);
     db = std::move(it->second);
     r.by_name.erase(it);

@@ -25,6 +25,16 @@ void run(std::function<asio::awaitable<void>()> body, std::chrono::seconds limit
 /// Suspends the calling coroutine.
 asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
+/// A fresh schema registered as the database "default" (search_path set to it), so test
+/// cases running in parallel never share tables. Dropped with everything in it at the end.
+struct SchemaDatabase {
+  explicit SchemaDatabase(std::string prefix);
+  ~SchemaDatabase();
+  /// Runs one statement in the schema (DDL for the test's tables).
+  asio::awaitable<void> execute(std::string sql);
+  std::string schema;
+};
+
 /// Milliseconds elapsed since `start`.
 double ms_since(std::chrono::steady_clock::time_point start);
 

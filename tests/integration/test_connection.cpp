@@ -38,7 +38,7 @@ TEST_CASE("queries return typed rows, command tags and affected-row counts", "[d
     CHECK(ins.affected_rows() == 2);
     auto upd = co_await c.execute("UPDATE t SET name = upper(name)");
     CHECK(upd.affected_rows() == 2);
-    auto r = co_await c.execute("SELECT id, name FROM t ORDER BY id", {}, test::pg::Format::text);
+    auto r = co_await c.execute("SELECT id, name FROM t ORDER BY id", test::pg::Format::text);
     REQUIRE(r.rows() == 2);
     CHECK(r.get<int>(1, "id") == 2);
     CHECK(r.get<std::string>(1, "name") == "ONE!");
@@ -177,7 +177,8 @@ TEST_CASE("statement_timeout is a QueryCanceledError and the connection stays us
     CHECK_THROWS_AS(co_await c.execute("SELECT 1"), orm::TransactionError);  // 25P02
     co_await c.execute("ROLLBACK");
     CHECK(c.transaction_state() == test::pg::TransactionState::idle);
-    CHECK((co_await c.execute("SELECT 2")).get<int>(0, 0) == 2);
+    const auto awaited_179 = co_await c.execute("SELECT 2");
+    CHECK(awaited_179.get<int>(0, 0) == 2);
   });
 }
 
@@ -329,7 +330,8 @@ TEST_CASE("password authentication: wrong password is typed, .pgpass is honoured
     o.password.clear();
     o.keywords.emplace_back("passfile", path);
     auto c = co_await test::pg::Connection::connect(o);
-    CHECK((co_await c.execute("SELECT current_user", {}, test::pg::Format::text)).get<std::string>(0, 0) == "matrx_pw");
+    const auto awaited_331 = co_await c.execute("SELECT current_user", test::pg::Format::text);
+    CHECK(awaited_331.get<std::string>(0, 0) == "matrx_pw");
     c.close();
     std::remove(path);
 

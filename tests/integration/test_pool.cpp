@@ -51,7 +51,8 @@ TEST_CASE("acquire times out with max_size 1 and recovers after release", "[db][
     CHECK(s.acquire_timeouts == 1);
     held.release();
     auto again = co_await pool.acquire();
-    CHECK((co_await again->execute("SELECT 1")).get<int>(0, 0) == 1);
+    const auto awaited_53 = co_await again->execute("SELECT 1");
+    CHECK(awaited_53.get<int>(0, 0) == 1);
   });
 }
 
@@ -99,9 +100,11 @@ TEST_CASE("a connection released inside a transaction comes back clean", "[db][p
       CHECK(c->transaction_state() == test::pg::TransactionState::in_transaction);
     }  // released without COMMIT
     auto c = co_await pool.acquire();
-    CHECK(co_await pid_of(c) == pid);  // the same connection, reset rather than replaced
+    const auto awaited_101 = co_await pid_of(c);
+    CHECK(awaited_101 == pid);  // the same connection, reset rather than replaced
     CHECK(c->transaction_state() == test::pg::TransactionState::idle);
-    CHECK((co_await c->execute("SELECT count(*) FROM pool_dirty")).get<std::int64_t>(0, 0) == 0);
+    const auto awaited_103 = co_await c->execute("SELECT count(*) FROM pool_dirty");
+    CHECK(awaited_103.get<std::int64_t>(0, 0) == 0);
     CHECK(pool.stats().resets >= 1);
     co_await c->execute("DROP TABLE pool_dirty");
   });
@@ -174,7 +177,8 @@ TEST_CASE("the pool size never exceeds max_size under a cancellation storm", "[d
     CHECK(s.size <= 3);
     CHECK(s.waiting == 0);
     auto c = co_await pool.acquire();
-    CHECK((co_await c->execute("SELECT 5")).get<int>(0, 0) == 5);
+    const auto awaited_176 = co_await c->execute("SELECT 5");
+    CHECK(awaited_176.get<int>(0, 0) == 5);
   });
 }
 
@@ -209,7 +213,8 @@ TEST_CASE("connections past max_lifetime are replaced", "[db][pool]") {
     }
     co_await sleep_for(100ms);
     auto c = co_await pool.acquire();
-    CHECK(co_await pid_of(c) != first);
+    const auto awaited_211 = co_await pid_of(c);
+    CHECK(awaited_211 != first);
     CHECK(pool.stats().closed_lifetime == 1);
   });
 }
@@ -227,7 +232,8 @@ TEST_CASE("a connection returned with a cancelled query in flight is drained bef
     }
     auto c = co_await pool.acquire();
     CHECK(c->pending() == 0);
-    CHECK((co_await c->execute("SELECT 3")).get<int>(0, 0) == 3);
+    const auto awaited_229 = co_await c->execute("SELECT 3");
+    CHECK(awaited_229.get<int>(0, 0) == 3);
     CHECK(test::ms_since(start) < 2000);
   });
 }
@@ -241,11 +247,12 @@ TEST_CASE("registered databases hand out pooled connections by name and alias", 
   test::pg::register_database(pooled);
   test::run([]() -> awaitable<void> {
     auto a = co_await test::pg::database("it_alias").acquire();
-    CHECK((co_await a->execute("SELECT current_database()", {}, test::pg::Format::text)).get<std::string>(0, 0) ==
-          std::getenv("PGDATABASE"));
+    const auto current = co_await a->execute("SELECT current_database()", test::pg::Format::text);
+    CHECK(current.get<std::string>(0, 0) == std::getenv("PGDATABASE"));
     auto b = co_await test::pg::database("it_bouncer").acquire();
     CHECK(b->pooler_mode() == test::pg::PoolerMode::transaction);
-    CHECK((co_await b->execute("SELECT 9")).get<int>(0, 0) == 9);
+    const auto awaited_247 = co_await b->execute("SELECT 9");
+    CHECK(awaited_247.get<int>(0, 0) == 9);
     test::pg::close_all_databases();
   });
   test::pg::unregister_database("it_main");

@@ -47,8 +47,10 @@ class Connection {
   /// Runs one statement with bound parameters. Server errors throw the type mapped from
   /// their SQLSTATE (sqlstate.hpp) carrying the SQL and (redacted) parameters; a lost
   /// connection throws ConnectionError; cancellation throws system_error(operation_aborted).
-  boost::asio::awaitable<Result> execute(std::string_view sql, const Params& params = {},
+  boost::asio::awaitable<Result> execute(std::string_view sql, const Params& params = Params(),
                                          Format result_format = Format::binary);
+  /// A statement without parameters, with the result format chosen.
+  boost::asio::awaitable<Result> execute(std::string_view sql, Format result_format);
 
   /// Reads whatever the server sent an idle connection (an error, EOF) and tells whether
   /// the connection is still usable. Cheap: one zero-timeout poll() on the connection's strand.

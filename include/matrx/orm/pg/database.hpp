@@ -43,6 +43,9 @@ void register_database_url(std::string name, std::string url, std::string alias 
 /// Looks a database up by name or alias. Throws ConfigurationError naming the registered ones.
 Database& database(std::string_view name_or_alias);
 bool is_database_registered(std::string_view name_or_alias);
+/// The database models use when they name none: the first one registered. Throws
+/// ConfigurationError when none is registered.
+Database& default_database();
 std::vector<std::string> registered_databases();
 /// Closes its pool and forgets it. References from database() become invalid.
 void unregister_database(std::string_view name_or_alias);

@@ -70,6 +70,9 @@ class Where {
 /// istartswith, endswith, iendswith, range.
 class Q {
  public:
+  /// One lookup: Q("age__gt", 18). Combine with && || !. Usable inside co_await with g++ 12
+  /// (a braced list there does not compile: see docs/querying.md).
+  Q(std::string key, Value value) : Q(Lookups{Lookup{std::move(key), std::move(value)}}) {}
   Q(std::initializer_list<Lookup> lookups) : Q(Lookups(lookups)) {}
   explicit Q(Lookups lookups);
   friend Q operator&&(const Q& a, const Q& b);

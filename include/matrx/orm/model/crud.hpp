@@ -1,0 +1,226 @@
+// Writing single objects and batches: create, save (insert or update), remove, bulk_create.
+//
+//   User u{.username = "alice", .age = 30};
+//   co_await orm::create(u);     // INSERT … RETURNING: u.id and server defaults filled in
+//   u.age = 31;
+//   co_await orm::save(u);       // upsert by primary key
+//   co_await orm::remove(u);
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <fmt/format.h>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/meta/model.hpp"
+#include "matrx/orm/model/execute.hpp"
+#include "matrx/orm/model/hydrate.hpp"
+#include "matrx/orm/model/queryset.hpp"
+#include "matrx/orm/pg/params.hpp"
+
+namespace matrx::orm {
+
+namespace detail {
+
+/// Fields an INSERT of these objects must name: a server-defaulted field is left out only
+/// when every object leaves it unset.
+template <Described M>
+std::vector<std::size_t> insert_columns(const M* objs, std::size_t n) {
+  const ModelInfo& m = model_info<M>();
+  std::vector<std::size_t> cols;
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    const FieldInfo& info = m.fields[i];
+    bool needed = !info.has_server_default();
+    for (std::size_t k = 0; k < n && !needed; ++k) needed = !is_unset(objs[k].*(f.member));
+    if (needed) cols.push_back(i);
+  });
+  return cols;
+}
+
+template <Described M>
+void validate_object(const M& obj) {
+  const ModelInfo& m = model_info<M>();
+  for_each_field<M>([&](const auto& f, std::size_t i) { validate_member(obj.*(f.member), m.fields[i], m); });
+}
+
+/// Appends "($1, $2, DEFAULT, …)" for one object.
+template <Described M>
+void append_values_row(std::string& sql, pg::Params& params, const M& obj, const std::vector<std::size_t>& cols) {
+  const ModelInfo& m = model_info<M>();
+  sql += "(";
+  bool first = true;
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    if (std::find(cols.begin(), cols.end(), i) == cols.end()) return;
+    if (!first) sql += ", ";
+    first = false;
+    const FieldInfo& info = m.fields[i];
+    const auto& value = obj.*(f.member);
+    if (info.has_server_default() && is_unset(value)) { sql += "DEFAULT"; return; }
+    const Param p = encode_member(value, info);
+    if (p.null) params.add_null(p.oid);
+    else params.add_encoded(p.bytes, p.oid, p.binary);
+    sql += fmt::format("${}", params.size());
+  });
+  sql += ")";
+}
+
+inline std::string column_list(const ModelInfo& m, const std::vector<std::size_t>& cols) {
+  std::string out;
+  for (auto i : cols) out += (out.empty() ? "" : ", ") + quote_identifier(m.fields[i].name);
+  return out;
+}
+
+inline std::string insert_head(const ModelInfo& m, const std::vector<std::size_t>& cols) {
+  if (cols.empty()) return "INSERT INTO " + m.qualified_table();
+  return "INSERT INTO " + m.qualified_table() + " (" + column_list(m, cols) + ") VALUES ";
+}
+
+/// INSERT … VALUES (…) ON CONFLICT (key) DO UPDATE SET every other field [, version + 1
+/// guarded by the expected version] RETURNING every field, (xmax = 0).
+template <Described M>
+Statement upsert_statement(const M& obj) {
+  const ModelInfo& m = model_info<M>();
+  std::vector<std::size_t> cols(m.fields.size());
+  for (std::size_t i = 0; i < cols.size(); ++i) cols[i] = i;
+  Statement s;
+  s.sql = insert_head(m, cols);
+  append_values_row(s.sql, s.params, obj, cols);
+  std::vector<std::size_t> keys = m.primary_keys;
+  s.sql += " ON CONFLICT (" + column_list(m, keys) + ") DO UPDATE SET ";
+  bool first = true;
+  for (std::size_t i = 0; i < m.fields.size(); ++i) {
+    if (m.fields[i].primary_key) continue;
+    if (!first) s.sql += ", ";
+    first = false;
+    const std::string name = quote_identifier(m.fields[i].name);
+    if (m.version_field && *m.version_field == i) s.sql += name + " = " + m.qualified_table() + "." + name + " + 1";
+    else s.sql += name + " = EXCLUDED." + name;
+  }
+  if (first) {  // nothing but the key: keep the row, still return it
+    const std::string k = quote_identifier(m.fields[keys[0]].name);
+    s.sql += k + " = EXCLUDED." + k;
+  }
+  if (m.version_field) {
+    const std::string v = quote_identifier(m.fields[*m.version_field].name);
+    s.sql += " WHERE " + m.qualified_table() + "." + v + " = EXCLUDED." + v;
+  }
+  s.sql += " RETURNING " + select_list(m, {}) + ", (xmax = 0) AS matrx_inserted";
+  return s;
+}
+
+}  // namespace detail
+
+/// INSERTs obj and copies the row back (server defaults, identity keys). Fields with a
+/// server default are left to the server while they hold their default-constructed value.
+/// A version field starts at 1. Throws ValidationError before sending anything invalid.
+template <Described M>
+boost::asio::awaitable<void> create(M& obj) {
+  const ModelInfo& m = model_info<M>();
+  if (m.version_field)
+    for_each_field<M>([&](const auto& f, std::size_t i) {
+      if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
+        if (i == *m.version_field) obj.*(f.member) = 1;
+    });
+  detail::validate_object(obj);
+  const auto cols = detail::insert_columns(&obj, 1);
+  Statement s;
+  s.sql = detail::insert_head(m, cols);
+  if (cols.empty()) s.sql += " DEFAULT VALUES";
+  else detail::append_values_row(s.sql, s.params, obj, cols);
+  s.sql += " RETURNING " + select_list(m, {});
+  pg::Result r = co_await detail::run_statement(m, s, "create");
+  detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+}
+
+/// Inserts or updates obj by primary key, so an object with a client-side key (a UUID made
+/// with Uuid::random()) is inserted, not "updated" into nothing. An object whose
+/// server-assigned key is still unset is created. With a version field, a save against a
+/// newer row throws OptimisticLockError and changes nothing. Returns true when inserted.
+template <Described M>
+boost::asio::awaitable<bool> save(M& obj) {
+  const ModelInfo& m = model_info<M>();
+  bool key_unset = false;
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    if (m.fields[i].primary_key && m.fields[i].has_server_default() && detail::is_unset(obj.*(f.member))) key_unset = true;
+  });
+  if (key_unset) {
+    co_await create(obj);
+    co_return true;
+  }
+  detail::validate_object(obj);
+  const Statement s = detail::upsert_statement(obj);
+  pg::Result r = co_await detail::run_statement(m, s, "save");
+  if (r.rows() == 0) {
+    ErrorContext ctx{.model = m.name, .operation = "save", .sql = s.sql, .params = s.params.render(),
+                     .hint = "the row was changed by someone else: re-read it and apply the change again"};
+    throw OptimisticLockError(fmt::format("{} was modified concurrently (version mismatch); nothing was saved", m.name),
+                              std::move(ctx));
+  }
+  detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  co_return r.get<bool>(0, static_cast<int>(m.fields.size()));
+}
+
+/// DELETEs obj by primary key. Returns false when no such row existed.
+template <Described M>
+boost::asio::awaitable<bool> remove(const M& obj) {
+  const ModelInfo& m = model_info<M>();
+  const Statement s = compile_delete(SelectSpec{.model = &m, .where = detail::primary_key_condition(obj)});
+  pg::Result r = co_await detail::run_statement(m, s, "delete");
+  co_return r.affected_rows() > 0;
+}
+
+/// INSERTs many objects with multi-row INSERTs, chunked below the 65,535-parameter limit and
+/// run in one transaction when there is more than one chunk; every object gets its row back
+/// (keys and server defaults). Returns the number inserted.
+template <Described M>
+boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
+  const ModelInfo& m = model_info<M>();
+  if (objs.empty()) co_return 0;
+  for (auto& o : objs) {
+    if (m.version_field)
+      for_each_field<M>([&](const auto& f, std::size_t i) {
+        if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
+          if (i == *m.version_field) o.*(f.member) = 1;
+      });
+    detail::validate_object(o);
+  }
+  const auto cols = detail::insert_columns(objs.data(), objs.size());
+  if (cols.empty()) throw ValidationError(fmt::format("{}: bulk_create needs at least one column to insert", m.name));
+  const std::size_t per_chunk = std::max<std::size_t>(1, pg::Params::max_params / cols.size());
+  std::vector<Statement> statements;
+  for (std::size_t start = 0; start < objs.size(); start += per_chunk) {
+    Statement s;
+    s.sql = detail::insert_head(m, cols);
+    const std::size_t end = std::min(objs.size(), start + per_chunk);
+    for (std::size_t k = start; k < end; ++k) {
+      if (k != start) s.sql += ", ";
+      detail::append_values_row(s.sql, s.params, objs[k], cols);
+    }
+    s.sql += " RETURNING " + select_list(m, {});
+    statements.push_back(std::move(s));
+  }
+  auto results = co_await detail::run_in_transaction(m, statements, "bulk_create");
+  const auto columns = detail::column_map(m, {});
+  std::size_t k = 0;
+  for (const auto& r : results)
+    for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, objs[k++], columns);
+  co_return k;
+}
+
+/// Shorthands: orm::get<User>(orm::col<&User::id> == 5), orm::get<User>(Q("username", "bob")).
+template <Described M>
+boost::asio::awaitable<M> get(const Where<M>& where) {
+  co_return co_await objects<M>().filter(where).get();
+}
+template <Described M>
+boost::asio::awaitable<M> get(const Q& q) {
+  co_return co_await objects<M>().filter(q).get();
+}
+template <Described M>
+boost::asio::awaitable<std::optional<M>> get_or_none(const Q& q) {
+  co_return co_await objects<M>().filter(q).get_or_none();
+}
+
+}  // namespace matrx::orm

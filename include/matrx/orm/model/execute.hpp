@@ -1,0 +1,28 @@
+// Running a compiled statement for a model: picks the model's database (or the default),
+// acquires a pooled connection and adds model and operation to any error.
+#pragma once
+
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "matrx/orm/meta/field_info.hpp"
+#include "matrx/orm/pg/result.hpp"
+#include "matrx/orm/query/compiler.hpp"
+
+namespace matrx::orm::detail {
+
+/// `database` overrides the model's database when not empty (QuerySet::using_database).
+boost::asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
+                                                  std::string_view operation, std::string_view database = {});
+
+/// The same for several statements on one connection inside one transaction (bulk writes
+/// in chunks). Returns the results in order.
+boost::asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model,
+                                                                   const std::vector<Statement>& statements,
+                                                                   std::string_view operation);
+
+/// Counts UTF-8 code points (what varchar(n) limits).
+std::size_t utf8_length(std::string_view text) noexcept;
+
+}  // namespace matrx::orm::detail

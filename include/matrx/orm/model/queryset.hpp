@@ -1,0 +1,231 @@
+// QuerySet<M>: an immutable query on model M. Chained methods return a new QuerySet;
+// terminal operations return boost::asio::awaitable and run on the model's database.
+//
+//   auto adults = orm::objects<User>().filter(orm::col<&User::age> >= 18).order_by("-age").limit(10);
+//   std::vector<User> rows = co_await adults.all();
+//
+// g++ 12: a braced list inside a co_await expression does not compile (TOOLCHAIN.md);
+// build the QuerySet first, then co_await its terminal operation.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <fmt/format.h>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/meta/model.hpp"
+#include "matrx/orm/model/execute.hpp"
+#include "matrx/orm/model/hydrate.hpp"
+#include "matrx/orm/model/update.hpp"
+#include "matrx/orm/query/compiler.hpp"
+#include "matrx/orm/query/expression.hpp"
+
+namespace matrx::orm {
+
+template <Described M>
+class QuerySet {
+ public:
+  QuerySet() { spec_.model = &model_info<M>(); }
+
+  // ---- refining (each returns a new QuerySet) ---------------------------------------------
+  QuerySet filter(const Where<M>& w) const { return with_where(w.node()); }
+  QuerySet filter(const Q& q) const { return with_where(q.resolve(*spec_.model)); }
+  QuerySet filter(std::initializer_list<Lookup> lookups) const { return filter(Q(Lookups(lookups))); }
+  /// filter("age__gt", 18): one lookup, no braces (usable inside co_await with g++ 12).
+  QuerySet filter(std::string key, Value value) const { return filter(Q(std::move(key), std::move(value))); }
+  QuerySet exclude(const Where<M>& w) const { return with_where(query::make_not(w.node())); }
+  QuerySet exclude(const Q& q) const { return with_where(query::make_not(q.resolve(*spec_.model))); }
+  QuerySet exclude(std::initializer_list<Lookup> lookups) const { return exclude(Q(Lookups(lookups))); }
+  QuerySet exclude(std::string key, Value value) const { return exclude(Q(std::move(key), std::move(value))); }
+
+  /// order_by("-age", "username"): "-" for descending; unknown names throw FieldError.
+  template <class... Names>
+    requires(sizeof...(Names) > 0 && (std::is_convertible_v<const Names&, std::string_view> && ...))
+  QuerySet order_by(const Names&... names) const {
+    QuerySet c = *this;
+    c.spec_.order.clear();
+    (c.spec_.order.push_back(c.order_term(std::string_view(names))), ...);
+    return c;
+  }
+  /// order_by(orm::col<&User::age>.desc(), orm::col<&User::id>.asc())
+  template <class... Terms>
+    requires(sizeof...(Terms) > 0 && (std::is_same_v<Terms, OrderTerm> && ...))
+  QuerySet order_by(const Terms&... terms) const {
+    QuerySet c = *this;
+    c.spec_.order = {terms...};
+    return c;
+  }
+  QuerySet limit(std::int64_t n) const {
+    if (n < 0) throw QueryError("limit must not be negative", ErrorContext{.model = spec_.model->name});
+    QuerySet c = *this;
+    c.spec_.limit = n;
+    return c;
+  }
+  QuerySet offset(std::int64_t n) const {
+    if (n < 0) throw QueryError("offset must not be negative", ErrorContext{.model = spec_.model->name});
+    QuerySet c = *this;
+    c.spec_.offset = n;
+    return c;
+  }
+  /// Rows [begin, end) of the result, like Python's qs[begin:end].
+  QuerySet slice(std::int64_t begin, std::int64_t end) const {
+    if (begin < 0 || end < begin)
+      throw QueryError(fmt::format("invalid slice [{}:{}]", begin, end), ErrorContext{.model = spec_.model->name});
+    return offset(begin).limit(end - begin);
+  }
+  QuerySet distinct() const {
+    QuerySet c = *this;
+    c.spec_.distinct = true;
+    return c;
+  }
+  template <class... Names>
+    requires(sizeof...(Names) > 0 && (std::is_convertible_v<const Names&, std::string_view> && ...))
+  QuerySet distinct_on(const Names&... names) const {
+    QuerySet c = *this;
+    c.spec_.distinct_on.clear();
+    (c.spec_.distinct_on.push_back(c.field_index_checked(std::string_view(names))), ...);
+    return c;
+  }
+  QuerySet select_for_update(bool nowait = false, bool skip_locked = false) const {
+    QuerySet c = *this;
+    c.spec_.lock = RowLock::for_update;
+    c.spec_.nowait = nowait;
+    c.spec_.skip_locked = skip_locked;
+    return c;
+  }
+  /// Runs on another registered database than the model's.
+  QuerySet using_database(std::string name) const {
+    QuerySet c = *this;
+    c.database_ = std::move(name);
+    return c;
+  }
+
+  // ---- terminal operations ----------------------------------------------------------------
+  boost::asio::awaitable<std::vector<M>> all() const {
+    const Statement s = compile_select(spec_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "all", database_);
+    co_return detail::hydrate_all<M>(r, spec_.columns);
+  }
+  /// The first row (in the query's order), or nothing.
+  boost::asio::awaitable<std::optional<M>> first() const {
+    auto rows = co_await limit(1).all();
+    if (rows.empty()) co_return std::nullopt;
+    co_return std::move(rows.front());
+  }
+  /// Exactly one row: DoesNotExist or MultipleObjectsReturned otherwise (reads at most two).
+  boost::asio::awaitable<M> get() const {
+    const QuerySet two = limit(2);
+    const Statement s = compile_select(two.spec_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
+    if (r.rows() == 1) co_return detail::hydrate_all<M>(r, spec_.columns).front();
+    ErrorContext ctx{.model = spec_.model->name, .operation = "get", .sql = s.sql, .params = s.params.render()};
+    if (r.rows() == 0) throw DoesNotExist(fmt::format("no {} matches the filters", spec_.model->name), std::move(ctx));
+    throw MultipleObjectsReturned(fmt::format("more than one {} matches the filters", spec_.model->name), std::move(ctx));
+  }
+  /// Like get(), but "not found" is an empty optional; every other error propagates.
+  boost::asio::awaitable<std::optional<M>> get_or_none() const {
+    std::optional<M> found;
+    try {
+      found = co_await get();
+    } catch (const DoesNotExist&) {
+    }
+    co_return found;
+  }
+  boost::asio::awaitable<std::int64_t> count() const {
+    const Statement s = compile_count(spec_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "count", database_);
+    co_return r.get<std::int64_t>(0, 0);
+  }
+  boost::asio::awaitable<bool> exists() const {
+    const Statement s = compile_exists(spec_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "exists", database_);
+    co_return r.get<bool>(0, 0);
+  }
+  /// UPDATE the matching rows; returns the count and the updated rows:
+  /// update("age", 31), update("balance", F("balance") - 100). Several fields: a vector of
+  /// FieldUpdate, or named FieldUpdate objects (g++ 12 miscompiles braced temporaries inside
+  /// co_await, see docs/querying.md).
+  boost::asio::awaitable<UpdateResult<M>> update(std::string field, Value value) const {
+    return update(FieldUpdate(std::move(field), std::move(value)));
+  }
+  boost::asio::awaitable<UpdateResult<M>> update(std::string field, FExpr value) const {
+    return update(FieldUpdate(std::move(field), std::move(value)));
+  }
+  boost::asio::awaitable<UpdateResult<M>> update(FieldUpdate a) const { return update(std::vector<FieldUpdate>{std::move(a)}); }
+  boost::asio::awaitable<UpdateResult<M>> update(FieldUpdate a, FieldUpdate b) const {
+    return update(std::vector<FieldUpdate>{std::move(a), std::move(b)});
+  }
+  boost::asio::awaitable<UpdateResult<M>> update(FieldUpdate a, FieldUpdate b, FieldUpdate c) const {
+    return update(std::vector<FieldUpdate>{std::move(a), std::move(b), std::move(c)});
+  }
+  boost::asio::awaitable<UpdateResult<M>> update(std::vector<FieldUpdate> values) const {
+    const Statement s = compile_update(spec_, assignments(values), true);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_);
+    co_return UpdateResult<M>{r.affected_rows(), detail::hydrate_all<M>(r)};
+  }
+  /// DELETE the matching rows; returns how many were deleted.
+  boost::asio::awaitable<std::int64_t> remove() const {
+    const Statement s = compile_delete(spec_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "delete", database_);
+    co_return r.affected_rows();
+  }
+
+  const SelectSpec& spec() const noexcept { return spec_; }
+  /// The SELECT this QuerySet runs (for logging and tests).
+  Statement sql() const { return compile_select(spec_); }
+
+ private:
+  QuerySet with_where(query::NodePtr node) const {
+    QuerySet c = *this;
+    c.spec_.where = c.spec_.where ? query::make_logical(query::Op::and_, c.spec_.where, std::move(node)) : std::move(node);
+    return c;
+  }
+  OrderTerm order_term(std::string_view n) const {
+    const bool desc = !n.empty() && n.front() == '-';
+    return OrderTerm{field_index_checked(desc ? n.substr(1) : n), desc};
+  }
+  std::size_t field_index_checked(std::string_view name) const {
+    if (auto i = spec_.model->index_of(name)) return *i;
+    spec_.model->field(name);  // throws FieldError listing the fields
+    return 0;
+  }
+  std::vector<Assignment> assignments(const std::vector<FieldUpdate>& values) const {
+    const ModelInfo& m = *spec_.model;
+    std::vector<Assignment> out;
+    for (const auto& u : values) {
+      const std::size_t i = field_index_checked(u.field);
+      if (m.fields[i].primary_key)
+        throw ValidationError(fmt::format("{}.{} is a primary key and cannot be updated in bulk", m.name, u.field),
+                              ErrorContext{.model = m.name, .field = u.field});
+      Assignment a{.field = i};
+      if (const auto* v = std::get_if<Value>(&u.value)) {
+        a.value = detail::encode_value(*v, m.fields[i], m);
+      } else {
+        const auto& e = std::get<FExpr>(u.value);
+        a.base_field = field_index_checked(e.field);
+        a.op = e.op;
+        a.value = detail::encode_value(e.operand, m.fields[*a.base_field], m);
+      }
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+  SelectSpec spec_;
+  std::string database_;
+};
+
+/// All rows of M, to refine: orm::objects<User>().filter(…).
+template <Described M>
+QuerySet<M> objects() {
+  return QuerySet<M>();
+}
+
+}  // namespace matrx::orm

@@ -1,0 +1,57 @@
+#include "matrx/orm/model/execute.hpp"
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/pg/database.hpp"
+
+namespace asio = boost::asio;
+
+namespace matrx::orm::detail {
+
+namespace {
+pg::Database& database_for(const ModelInfo& model, std::string_view override_name) {
+  if (!override_name.empty()) return pg::database(override_name);
+  if (!model.database.empty()) return pg::database(model.database);
+  return pg::default_database();
+}
+}  // namespace
+
+asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
+                                          std::string_view operation, std::string_view database) {
+  try {
+    auto conn = co_await database_for(model, database).acquire();
+    co_return co_await conn->execute(statement.sql, statement.params);
+  } catch (OrmError& e) {
+    e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
+    throw;
+  }
+}
+
+asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model, const std::vector<Statement>& statements,
+                                                            std::string_view operation) {
+  std::vector<pg::Result> results;
+  try {
+    auto& db = database_for(model, std::string_view());
+    auto conn = co_await db.acquire();
+    if (statements.size() == 1) {
+      results.push_back(co_await conn->execute(statements[0].sql, statements[0].params));
+      co_return results;
+    }
+    co_await conn->execute("BEGIN");
+    // On an exception the pooled connection goes back inside the transaction and the pool
+    // rolls it back before anyone else can use it.
+    for (const auto& s : statements) results.push_back(co_await conn->execute(s.sql, s.params));
+    co_await conn->execute("COMMIT");
+  } catch (OrmError& e) {
+    e.enrich_model(model.name).enrich_operation(std::string(operation));
+    throw;
+  }
+  co_return results;
+}
+
+std::size_t utf8_length(std::string_view text) noexcept {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace matrx::orm::detail
