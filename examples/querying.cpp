@@ -1,0 +1,138 @@
+// The query API tour: typed columns, Django-style lookups, Q, ordering, slicing, updates
+// with F expressions, get/get_or_none, bulk_create, save as upsert, optimistic locking.
+#include <cstdlib>
+#include <iostream>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
+
+#include "matrx/orm.hpp"
+
+namespace asio = boost::asio;
+namespace orm = matrx::orm;
+namespace pg = matrx::orm::pg;
+using orm::col;
+using orm::Q;
+
+enum class Plan { free, pro, enterprise };
+BOOST_DESCRIBE_ENUM(Plan, free, pro, enterprise)
+
+// [account-begin]
+struct Account {
+  orm::Uuid id{};
+  std::string owner{};
+  std::optional<std::string> email{};
+  Plan plan = Plan::free;
+  orm::Numeric balance{};
+  std::vector<std::string> tags{};
+  std::int32_t version = 1;
+};
+MATRX_MODEL(Account, orm::table("accounts"),
+            (id, orm::primary_key, orm::db_default("gen_random_uuid()")),
+            (owner, orm::max_length(40), orm::unique),
+            (email),
+            (plan),
+            (balance, orm::precision(12, 2)),
+            (tags),
+            (version, orm::version_field))
+// [account-end]
+
+asio::awaitable<void> tour() {
+  auto conn = co_await pg::default_database().acquire();
+  co_await conn->execute("CREATE TYPE pg_temp.plan AS ENUM ('free', 'pro', 'enterprise')");
+  co_await conn->execute(
+      "CREATE TEMP TABLE accounts (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), owner varchar(40) NOT NULL UNIQUE, "
+      "email text, plan plan NOT NULL, balance numeric(12,2) NOT NULL, tags text[] NOT NULL, version integer NOT NULL)");
+  conn.release();
+
+  // [bulk-begin]
+  std::vector<Account> accounts;
+  for (int i = 0; i < 6; ++i) {
+    Account a{.owner = fmt::format("owner{}", i), .plan = i % 3 == 0 ? Plan::pro : Plan::free,
+              .balance = orm::Numeric(std::int64_t{100} * i)};
+    if (i % 2 == 0) a.email = fmt::format("owner{}@example.com", i);
+    accounts.push_back(std::move(a));
+  }
+  co_await orm::bulk_create(accounts);  // every account now has its server-made UUID
+  // [bulk-end]
+  std::cout << "inserted " << accounts.size() << " accounts\n";
+
+  // [filter-begin]
+  // Typed columns: checked at compile time (a string for balance would not compile).
+  auto rich = orm::objects<Account>().filter(col<&Account::balance> >= orm::Numeric("300"));
+  // Django-style lookups, checked against the model when the filter is built.
+  auto pro = orm::objects<Account>().filter("plan", "pro");
+  // Q objects combine with && || !.
+  auto q = (Q("plan", "pro") || Q("balance__gt", 400)) && !Q("email__isnull", true);
+  auto mixed = orm::objects<Account>().filter(q).order_by("-balance", "owner");
+  // NULL compares as IS NULL; LIKE wildcards in values are escaped.
+  auto no_email = orm::objects<Account>().filter(col<&Account::email> == std::nullopt);
+  auto owners = orm::objects<Account>().filter(col<&Account::owner>.startswith("owner"));
+  // [filter-end]
+  std::cout << "rich: " << co_await rich.count() << ", pro: " << co_await pro.count()
+            << ", no email: " << co_await no_email.count() << ", owners: " << co_await owners.count() << "\n";
+  for (const auto& a : co_await mixed.all()) std::cout << "  " << a.owner << " " << a.balance.str() << "\n";
+
+  // [slice-begin]
+  auto page = orm::objects<Account>().order_by("owner").slice(2, 4);  // rows 2 and 3
+  std::vector<Account> rows = co_await page.all();
+  std::optional<Account> first = co_await orm::objects<Account>().order_by("owner").first();
+  // [slice-end]
+  std::cout << "page: " << rows.at(0).owner << ", " << rows.at(1).owner << "; first: " << first->owner << "\n";
+
+  // [update-begin]
+  auto free_accounts = orm::objects<Account>().filter("plan", "free");
+  auto credited = co_await free_accounts.update("balance", orm::F("balance") + 10);
+  std::cout << "credited " << credited.rows_affected << " accounts\n";
+  auto closed = orm::objects<Account>().filter("balance__lt", 50);
+  std::int64_t removed = co_await closed.remove();
+  // [update-end]
+  std::cout << "removed " << removed << "\n";
+
+  // [get-begin]
+  Account one = co_await orm::get<Account>(Q("owner", "owner3"));
+  std::optional<Account> none = co_await orm::get_or_none<Account>(Q("owner", "nobody"));
+  try {
+    co_await orm::get<Account>(Q("plan", "free"));  // several rows
+  } catch (const orm::MultipleObjectsReturned& e) {
+    std::cout << "get() refused: " << e.message() << "\n";
+  }
+  // [get-end]
+  std::cout << "got " << one.owner << ", nobody found: " << !none.has_value() << "\n";
+
+  // [save-begin]
+  Account fresh{.id = orm::Uuid::random(), .owner = "client-keyed"};  // key made by the client
+  bool inserted = co_await orm::save(fresh);  // INSERT … ON CONFLICT (id) DO UPDATE …
+  Account stale = fresh;
+  fresh.balance = orm::Numeric("5.00");
+  co_await orm::save(fresh);  // version 1 → 2
+  try {
+    stale.balance = orm::Numeric("999.00");
+    co_await orm::save(stale);  // still at version 1
+  } catch (const orm::OptimisticLockError&) {
+    std::cout << "stale save rejected\n";
+  }
+  // [save-end]
+  std::cout << "inserted: " << inserted << ", version " << fresh.version << "\n";
+}
+
+int main() {
+  const char* url = std::getenv("DATABASE_URL");
+  pg::DatabaseConfig config = url ? pg::DatabaseConfig::from_url("main", url) : pg::DatabaseConfig{.name = "main"};
+  config.pool.max_size = 1;  // TEMP tables and a session enum type: one connection
+  pg::register_database(config);
+  asio::io_context io;
+  std::exception_ptr failure;
+  asio::co_spawn(io, tour(), [&](std::exception_ptr e) {
+    failure = e;
+    pg::close_all_databases();
+  });
+  io.run();
+  if (failure) {
+    try { std::rethrow_exception(failure); } catch (const std::exception& e) { std::cerr << e.what() << "\n"; }
+    return 1;
+  }
+  std::cout << "querying OK\n";
+  return 0;
+}
