@@ -38,6 +38,17 @@ MATRX_MODEL(Account, orm::table("accounts"),
             (version, orm::version_field))
 // [account-end]
 
+// [transaction-begin]
+asio::awaitable<void> transfer(std::string from, std::string to, orm::Numeric amount) {
+  auto payer = orm::objects<Account>().filter("owner", from);
+  auto payee = orm::objects<Account>().filter("owner", to);
+  co_await payer.update("balance", orm::F("balance") - amount);
+  co_await payee.update("balance", orm::F("balance") + amount);
+  Account check = co_await payer.get();
+  if (check.balance.str().front() == '-') throw std::runtime_error("insufficient funds");  // rolls back both
+}
+// [transaction-end]
+
 asio::awaitable<void> tour() {
   auto conn = co_await pg::default_database().acquire();
   co_await conn->execute("CREATE TYPE pg_temp.plan AS ENUM ('free', 'pro', 'enterprise')");
@@ -115,6 +126,17 @@ asio::awaitable<void> tour() {
   }
   // [save-end]
   std::cout << "inserted: " << inserted << ", version " << fresh.version << "\n";
+
+  // [transaction-use-begin]
+  co_await orm::transaction(transfer("owner3", "owner4", orm::Numeric("50.00")));
+  try {
+    co_await orm::transaction(transfer("owner4", "owner3", orm::Numeric("100000.00")));
+  } catch (const std::runtime_error& e) {
+    std::cout << "transfer refused: " << e.what() << "\n";  // neither account changed
+  }
+  // [transaction-use-end]
+  Account owner4 = co_await orm::get<Account>(Q("owner", "owner4"));
+  std::cout << "owner4 balance " << owner4.balance.str() << "\n";
 }
 
 int main() {

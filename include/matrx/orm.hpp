@@ -14,6 +14,7 @@
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
 #include "matrx/orm/model/queryset.hpp"
+#include "matrx/orm/model/transaction.hpp"
 #include "matrx/orm/model/update.hpp"
 #include "matrx/orm/pg/codec.hpp"
 #include "matrx/orm/pg/config.hpp"

@@ -1,7 +1,10 @@
 #include "matrx/orm/model/execute.hpp"
 
 #include "matrx/orm/errors.hpp"
+#include "matrx/orm/model/transaction.hpp"
 #include "matrx/orm/pg/database.hpp"
+
+#include <boost/asio/this_coro.hpp>
 
 namespace asio = boost::asio;
 
@@ -18,7 +21,15 @@ pg::Database& database_for(const ModelInfo& model, std::string_view override_nam
 asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
                                           std::string_view operation, std::string_view database) {
   try {
-    auto conn = co_await database_for(model, database).acquire();
+    pg::Database& db = database_for(model, database);
+    // Inside orm::transaction on the same database: use the transaction's connection.
+    if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
+        tx && tx->database == db.config().name) {
+      if (tx->finished)
+        throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
+      co_return co_await tx->connection->execute(statement.sql, statement.params);
+    }
+    auto conn = co_await db.acquire();
     co_return co_await conn->execute(statement.sql, statement.params);
   } catch (OrmError& e) {
     e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
@@ -31,6 +42,12 @@ asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& mod
   std::vector<pg::Result> results;
   try {
     auto& db = database_for(model, std::string_view());
+    if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
+        tx && tx->database == db.config().name) {
+      // Already atomic: the surrounding transaction covers every chunk.
+      for (const auto& s : statements) results.push_back(co_await tx->connection->execute(s.sql, s.params));
+      co_return results;
+    }
     auto conn = co_await db.acquire();
     if (statements.size() == 1) {
       results.push_back(co_await conn->execute(statements[0].sql, statements[0].params));

@@ -7,6 +7,13 @@
 
 #include <set>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
 namespace orm = matrx::orm;
 using orm::col;
 using orm::Q;
@@ -303,4 +310,117 @@ TEST_CASE("every operation has a sync form through orm::sync", "[db][crud][sync]
   User back = matrx::orm::sync(orm::get<User>(Q("username", "synced")));
   CHECK(back.id == u.id);
   matrx::orm::pg::database("default").close();  // the pool lives on the sync runtime
+}
+
+namespace {
+// Rows visible from outside any transaction (a connection of its own).
+awaitable<std::int64_t> committed_users() {
+  auto c = co_await test::pg::database("default").acquire();
+  const auto r = co_await c->execute("SELECT count(*) FROM \"user\"");
+  co_return r.get<std::int64_t>(0, 0);
+}
+awaitable<std::int64_t> users_here() { co_return co_await orm::objects<User>().count(); }
+awaitable<void> add_user(std::string name) {
+  User u{.username = std::move(name), .age = 1};
+  co_await orm::create(u);
+}
+}  // namespace
+
+TEST_CASE("transaction: queries inside use its connection; commit publishes, an exception rolls back",
+          "[db][transaction]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    std::int64_t seen_outside = -1, seen_inside = -1;
+    auto body = [&]() -> awaitable<int> {
+      co_await add_user("in_tx");
+      seen_inside = co_await users_here();
+      seen_outside = co_await committed_users();
+      co_return 42;
+    };
+    const int value = co_await orm::transaction(body());
+    CHECK(value == 42);
+    CHECK(seen_inside == 1);
+    CHECK(seen_outside == 0);  // not visible before COMMIT
+    const auto after_commit = co_await committed_users();
+    CHECK(after_commit == 1);
+
+    auto failing = [&]() -> awaitable<void> {
+      co_await add_user("doomed");
+      throw std::runtime_error("boom");
+    };
+    CHECK_THROWS_WITH(co_await orm::transaction(failing()), "boom");
+    const auto after_rollback = co_await committed_users();
+    CHECK(after_rollback == 1);
+  });
+}
+
+TEST_CASE("transaction: a nested transaction is a savepoint that rolls back only its level", "[db][transaction]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    bool inner_failed = false;
+    auto inner = [&]() -> awaitable<void> {
+      co_await add_user("b");
+      throw std::runtime_error("inner");
+    };
+    auto outer = [&]() -> awaitable<void> {
+      co_await add_user("a");
+      try {
+        co_await orm::transaction(inner());
+      } catch (const std::runtime_error&) {
+        inner_failed = true;
+      }
+      co_await add_user("c");
+    };
+    co_await orm::transaction(outer());
+    CHECK(inner_failed);
+    auto names = co_await orm::objects<User>().order_by("username").all();
+    REQUIRE(names.size() == 2);
+    CHECK(names[0].username == "a");
+    CHECK(names[1].username == "c");
+  });
+}
+
+TEST_CASE("transaction: a COMMIT the server turned into ROLLBACK throws", "[db][transaction]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await add_user("taken");
+    auto swallow = [&]() -> awaitable<void> {
+      co_await add_user("new");
+      try {
+        co_await add_user("taken");  // unique violation aborts the transaction
+      } catch (const orm::IntegrityError&) {
+      }
+    };
+    CHECK_THROWS_WITH(co_await orm::transaction(swallow()), Catch::Contains("COMMIT was turned into ROLLBACK"));
+    const auto count = co_await committed_users();
+    CHECK(count == 1);  // "new" was not stored
+  });
+}
+
+TEST_CASE("transaction: concurrent queries in one transaction are serialized on its connection", "[db][transaction]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    auto body = [&]() -> awaitable<void> {
+      auto ex = co_await test::asio::this_coro::executor;  // carries the transaction
+      int done = 0;
+      test::asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
+      for (int k = 0; k < 4; ++k)
+        test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
+          for (int i = 0; i < 5; ++i) co_await add_user(fmt::format("c{}_{}", k, i));
+          if (++done == 4) all_done.cancel();
+        }, test::asio::detached);
+      boost::system::error_code ec;
+      co_await all_done.async_wait(test::asio::redirect_error(test::asio::use_awaitable, ec));
+      const auto inside = co_await users_here();
+      CHECK(inside == 20);
+      throw std::runtime_error("roll everything back");
+    };
+    CHECK_THROWS(co_await orm::transaction(body()));
+    const auto count = co_await committed_users();
+    CHECK(count == 0);  // all 20 inserts were inside the transaction
+  });
 }

@@ -1,0 +1,114 @@
+// Transactions: the context travels with the executor the body runs on (a thin wrapper
+// around the caller's executor), so nested coroutines find it without extra arguments.
+#include "matrx/orm/model/transaction.hpp"
+
+#include <boost/asio/execution.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/require.hpp>
+#include <fmt/format.h>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/log.hpp"
+#include "matrx/orm/pg/database.hpp"
+
+namespace asio = boost::asio;
+
+namespace matrx::orm::detail {
+
+namespace {
+// Forwards everything to the inner executor; only adds the transaction.
+struct TxExecutor {
+  asio::any_io_executor inner;
+  TransactionPtr tx;
+
+  template <class F>
+  void execute(F&& f) const { inner.execute(std::forward<F>(f)); }
+  // The properties any_io_executor needs, each forwarded to the inner executor.
+  asio::execution_context& query(asio::execution::context_t) const noexcept {
+    return asio::query(inner, asio::execution::context);
+  }
+  TxExecutor require(asio::execution::blocking_t::never_t p) const { return {asio::require(inner, p), tx}; }
+  TxExecutor prefer(asio::execution::blocking_t::possibly_t p) const { return {asio::prefer(inner, p), tx}; }
+  TxExecutor prefer(asio::execution::outstanding_work_t::tracked_t p) const { return {asio::prefer(inner, p), tx}; }
+  TxExecutor prefer(asio::execution::outstanding_work_t::untracked_t p) const { return {asio::prefer(inner, p), tx}; }
+  TxExecutor prefer(asio::execution::relationship_t::fork_t p) const { return {asio::prefer(inner, p), tx}; }
+  TxExecutor prefer(asio::execution::relationship_t::continuation_t p) const { return {asio::prefer(inner, p), tx}; }
+  friend bool operator==(const TxExecutor& a, const TxExecutor& b) noexcept { return a.inner == b.inner && a.tx == b.tx; }
+  friend bool operator!=(const TxExecutor& a, const TxExecutor& b) noexcept { return !(a == b); }
+};
+
+std::string database_name(const std::string& requested) {
+  return requested.empty() ? pg::default_database().config().name : pg::database(requested).config().name;
+}
+}  // namespace
+
+TransactionContext* current_transaction(const asio::any_io_executor& ex) noexcept {
+  const TxExecutor* t = ex.target<TxExecutor>();
+  return t ? t->tx.get() : nullptr;
+}
+
+asio::any_io_executor transaction_executor(asio::any_io_executor inner, TransactionPtr tx) {
+  if (auto* already = inner.target<TxExecutor>()) inner = already->inner;  // never nest wrappers
+  return asio::any_io_executor(TxExecutor{std::move(inner), std::move(tx)});
+}
+
+asio::awaitable<TransactionPtr> begin_transaction(std::string database) {
+  auto tx = std::make_shared<TransactionContext>();
+  tx->database = database_name(database);
+  tx->connection = co_await pg::database(tx->database).acquire();
+  co_await tx->connection->execute("BEGIN");
+  co_return tx;
+}
+
+asio::awaitable<void> commit_transaction(TransactionPtr tx) {
+  tx->finished = true;
+  pg::Result r;
+  try {
+    r = co_await tx->connection->execute("COMMIT");
+  } catch (const ConnectionError& e) {
+    tx->connection.release();
+    throw TransactionError(fmt::format("the connection was lost during COMMIT: {}", e.message()),
+                           ErrorContext{.operation = "commit", .sqlstate = e.context().sqlstate,
+                                        .hint = "the outcome is unknown: check whether the changes were stored before retrying",
+                                        .database = tx->database});
+  }
+  tx->connection.release();
+  if (r.command_tag() != "COMMIT")
+    throw TransactionError("the transaction had failed: COMMIT was turned into ROLLBACK and nothing was stored",
+                           ErrorContext{.operation = "commit",
+                                        .hint = "an earlier statement failed inside the transaction and the error was caught",
+                                        .database = tx->database});
+}
+
+asio::awaitable<void> rollback_transaction(TransactionPtr tx) noexcept {
+  tx->finished = true;
+  try {
+    if (!tx->connection->is_broken()) co_await tx->connection->execute("ROLLBACK");
+  } catch (const std::exception& e) {
+    // The pool rolls back (or discards) the connection on return anyway.
+    log(LogLevel::warning, fmt::format("ROLLBACK failed: {}", e.what()));
+  }
+  tx->connection.release();
+}
+
+asio::awaitable<std::string> create_savepoint(TransactionContext& tx) {
+  std::string name = fmt::format("matrx_sp_{}", ++tx.savepoints);
+  co_await tx.connection->execute("SAVEPOINT " + name);
+  co_return name;
+}
+
+asio::awaitable<void> release_savepoint(TransactionContext& tx, const std::string& name) {
+  co_await tx.connection->execute("RELEASE SAVEPOINT " + name);
+}
+
+asio::awaitable<void> rollback_to_savepoint(TransactionContext& tx, const std::string& name) noexcept {
+  try {
+    co_await tx.connection->execute("ROLLBACK TO SAVEPOINT " + name);
+    co_await tx.connection->execute("RELEASE SAVEPOINT " + name);
+  } catch (const std::exception& e) {
+    log(LogLevel::warning, fmt::format("ROLLBACK TO SAVEPOINT failed: {}", e.what()));
+  }
+}
+
+}  // namespace matrx::orm::detail
