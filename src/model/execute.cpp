@@ -37,6 +37,23 @@ asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statemen
   }
 }
 
+asio::awaitable<pg::Result> run_sql(std::string_view database, const Statement& statement, std::string_view operation) {
+  try {
+    pg::Database& db = database.empty() ? pg::default_database() : pg::database(database);
+    if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
+        tx && tx->database == db.config().name) {
+      if (tx->finished)
+        throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
+      co_return co_await tx->connection->execute(statement.sql, statement.params);
+    }
+    auto conn = co_await db.acquire();
+    co_return co_await conn->execute(statement.sql, statement.params);
+  } catch (OrmError& e) {
+    e.enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
+    throw;
+  }
+}
+
 asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model, const std::vector<Statement>& statements,
                                                             std::string_view operation) {
   std::vector<pg::Result> results;

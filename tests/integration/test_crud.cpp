@@ -424,3 +424,96 @@ TEST_CASE("transaction: concurrent queries in one transaction are serialized on 
     CHECK(count == 0);  // all 20 inserts were inside the transaction
   });
 }
+
+TEST_CASE("raw and raw_sql are parameterized and hydrate by column name", "[db][crud][raw]") {
+  test::SchemaDatabase db("raw");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await seed();
+    const auto min_age = test::pg::Params::of(40);
+    auto users = co_await orm::raw<User>("SELECT username, age, 'extra' AS not_a_field FROM \"user\" WHERE age >= $1 "
+                                         "ORDER BY age", min_age);
+    REQUIRE(users.size() == 3);
+    CHECK(users[0].username == "carol");
+    CHECK(users[0].age == 40);
+    CHECK(users[0].id == 0);  // not selected: stays default
+    const auto hostile = test::pg::Params::of(std::string("x' OR '1'='1"));
+    const auto rows = co_await orm::raw_sql("SELECT count(*) FROM \"user\" WHERE username = $1", hostile);
+    CHECK(rows.get<std::int64_t>(0, 0) == 0);  // a value, never SQL
+  });
+}
+
+TEST_CASE("upsert and bulk_upsert insert or update on the conflict fields; bulk_delete counts", "[db][crud][upsert]") {
+  test::SchemaDatabase db("upsert");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    const std::vector<std::string> by_name{"username"}, only_age{"age"}, unknown{"nope"};
+    User u{.username = "ann", .age = 20};
+    const bool inserted = co_await orm::upsert(u, by_name);
+    CHECK(inserted);
+    CHECK(u.id > 0);
+    User again{.username = "ann", .age = 21, .score = 9.5};
+    const bool second = co_await orm::upsert(again, by_name, only_age);
+    CHECK_FALSE(second);
+    CHECK(again.id == u.id);
+    CHECK(again.age == 21);
+    CHECK_FALSE(again.score.has_value());  // score was not in update_fields
+    CHECK_THROWS_AS(co_await orm::upsert(again, unknown), orm::FieldError);
+
+    std::vector<User> batch;
+    for (int i = 0; i < 3; ++i) batch.push_back(User{.username = fmt::format("u{}", i), .age = i});
+    batch.push_back(User{.username = "ann", .age = 99});
+    const auto written = co_await orm::bulk_upsert(batch, by_name, only_age);
+    CHECK(written == 4);
+    const User ann = co_await orm::get<User>(Q("username", "ann"));
+    CHECK(ann.age == 99);
+    auto all = orm::objects<User>();
+    const auto total = co_await all.count();
+    CHECK(total == 4);
+
+    std::vector<User> doomed(batch.begin(), batch.begin() + 2);
+    const auto deleted = co_await orm::bulk_delete(doomed);
+    CHECK(deleted == 2);  // the real count (the original always reported 0)
+    const auto repeat = co_await orm::bulk_delete(doomed);
+    CHECK(repeat == 0);
+  });
+}
+
+TEST_CASE("Paginator pages any query", "[db][crud][paginator]") {
+  test::SchemaDatabase db("pages");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    std::vector<User> users;
+    for (int i = 0; i < 7; ++i) users.push_back(User{.username = fmt::format("p{}", i), .age = i});
+    co_await orm::bulk_create(users);
+    orm::Paginator pages(orm::objects<User>().order_by("age"), 3);
+    const auto p2 = co_await pages.page(2);
+    CHECK(p2.items.size() == 3);
+    CHECK(p2.items[0].username == "p3");
+    CHECK(p2.total_count == 7);
+    CHECK(p2.total_pages == 3);
+    CHECK(p2.has_next());
+    CHECK(p2.has_previous());
+    CHECK(p2.next_number() == std::optional<std::int64_t>(3));
+    CHECK(p2.start_index() == 4);
+    CHECK(p2.end_index() == 6);
+    const auto p3 = co_await pages.page(3);
+    CHECK(p3.items.size() == 1);
+    CHECK_FALSE(p3.has_next());
+    CHECK(p3.end_index() == 7);
+    CHECK_THROWS_WITH(co_await pages.page(4), Catch::Contains("page 4 does not exist: there are only 3 pages"));
+    CHECK_THROWS_AS(co_await pages.page(0), orm::ValidationError);
+    CHECK_THROWS_AS(orm::Paginator(orm::objects<User>(), 0), orm::ValidationError);
+    std::vector<std::int64_t> seen;
+    co_await pages.for_each_page([&](const orm::Page<User>& p) -> awaitable<void> {
+      seen.push_back(p.number);
+      co_return;
+    });
+    CHECK(seen == std::vector<std::int64_t>{1, 2, 3});
+    orm::Paginator empty(orm::objects<User>().filter("age__gt", 100), 3);
+    const auto only = co_await empty.page(1);
+    CHECK(only.items.empty());
+    CHECK(only.total_pages == 0);
+    CHECK(only.start_index() == 0);
+  });
+}

@@ -77,31 +77,52 @@ inline std::string insert_head(const ModelInfo& m, const std::vector<std::size_t
   return "INSERT INTO " + m.qualified_table() + " (" + column_list(m, cols) + ") VALUES ";
 }
 
-/// INSERT … VALUES (…) ON CONFLICT (key) DO UPDATE SET every other field [, version + 1
-/// guarded by the expected version] RETURNING every field, (xmax = 0).
+/// Field indexes for names; throws FieldError on an unknown name.
+inline std::vector<std::size_t> field_indexes(const ModelInfo& m, const std::vector<std::string>& names) {
+  std::vector<std::size_t> out;
+  for (const auto& n : names) {
+    if (auto i = m.index_of(n)) out.push_back(*i);
+    else m.field(n);  // throws, listing the fields
+  }
+  return out;
+}
+
+/// INSERT … VALUES (…), … ON CONFLICT (conflict) DO UPDATE SET update = EXCLUDED.update
+/// [, version + 1 guarded by the expected version] RETURNING every field, (xmax = 0).
 template <Described M>
-Statement upsert_statement(const M& obj) {
+Statement upsert_statement(const M* objs, std::size_t n, const std::vector<std::size_t>& conflict,
+                           std::vector<std::size_t> update) {
   const ModelInfo& m = model_info<M>();
+  if (conflict.empty())
+    throw ValidationError(fmt::format("{}: upsert needs at least one conflict field", m.name), ErrorContext{.model = m.name});
+  if (update.empty())
+    for (std::size_t i = 0; i < m.fields.size(); ++i)
+      if (std::find(conflict.begin(), conflict.end(), i) == conflict.end()) update.push_back(i);
   std::vector<std::size_t> cols(m.fields.size());
   for (std::size_t i = 0; i < cols.size(); ++i) cols[i] = i;
   Statement s;
   s.sql = insert_head(m, cols);
-  append_values_row(s.sql, s.params, obj, cols);
-  std::vector<std::size_t> keys = m.primary_keys;
-  s.sql += " ON CONFLICT (" + column_list(m, keys) + ") DO UPDATE SET ";
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k) s.sql += ", ";
+    append_values_row(s.sql, s.params, objs[k], cols);
+  }
+  s.sql += " ON CONFLICT (" + column_list(m, conflict) + ") DO UPDATE SET ";
   bool first = true;
-  for (std::size_t i = 0; i < m.fields.size(); ++i) {
-    if (m.fields[i].primary_key) continue;
+  for (auto i : update) {
+    if (std::find(conflict.begin(), conflict.end(), i) != conflict.end()) continue;
     if (!first) s.sql += ", ";
     first = false;
     const std::string name = quote_identifier(m.fields[i].name);
     if (m.version_field && *m.version_field == i) s.sql += name + " = " + m.qualified_table() + "." + name + " + 1";
     else s.sql += name + " = EXCLUDED." + name;
   }
-  if (first) {  // nothing but the key: keep the row, still return it
-    const std::string k = quote_identifier(m.fields[keys[0]].name);
-    s.sql += k + " = EXCLUDED." + k;
+  if (m.version_field && std::find(update.begin(), update.end(), *m.version_field) == update.end()) {
+    const std::string v = quote_identifier(m.fields[*m.version_field].name);
+    s.sql += (first ? "" : ", ") + v + " = " + m.qualified_table() + "." + v + " + 1";
+    first = false;
   }
+  if (first)
+    throw ValidationError(fmt::format("{}: no fields to update on conflict", m.name), ErrorContext{.model = m.name});
   if (m.version_field) {
     const std::string v = quote_identifier(m.fields[*m.version_field].name);
     s.sql += " WHERE " + m.qualified_table() + "." + v + " = EXCLUDED." + v;
@@ -150,7 +171,7 @@ boost::asio::awaitable<bool> save(M& obj) {
     co_return true;
   }
   detail::validate_object(obj);
-  const Statement s = detail::upsert_statement(obj);
+  const Statement s = detail::upsert_statement(&obj, 1, m.primary_keys, {});
   pg::Result r = co_await detail::run_statement(m, s, "save");
   if (r.rows() == 0) {
     ErrorContext ctx{.model = m.name, .operation = "save", .sql = s.sql, .params = s.params.render(),
@@ -207,6 +228,78 @@ boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
   for (const auto& r : results)
     for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, objs[k++], columns);
   co_return k;
+}
+
+/// INSERT … ON CONFLICT (conflict_fields) DO UPDATE SET update_fields (default: every other
+/// field) RETURNING; obj is refreshed from the row. Returns true when it inserted.
+template <Described M>
+boost::asio::awaitable<bool> upsert(M& obj, std::vector<std::string> conflict_fields,
+                                    std::vector<std::string> update_fields = {}) {
+  const ModelInfo& m = model_info<M>();
+  detail::validate_object(obj);
+  const Statement s = detail::upsert_statement(&obj, 1, detail::field_indexes(m, conflict_fields),
+                                               detail::field_indexes(m, update_fields));
+  pg::Result r = co_await detail::run_statement(m, s, "upsert");
+  if (r.rows() == 0)
+    throw OptimisticLockError(fmt::format("{} was modified concurrently (version mismatch); nothing was saved", m.name),
+                              ErrorContext{.model = m.name, .operation = "upsert", .sql = s.sql});
+  detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  co_return r.get<bool>(0, static_cast<int>(m.fields.size()));
+}
+
+/// upsert() for many objects, chunked below the parameter limit, in one transaction.
+/// Returns how many rows were written; objs are refreshed in order.
+template <Described M>
+boost::asio::awaitable<std::size_t> bulk_upsert(std::vector<M>& objs, std::vector<std::string> conflict_fields,
+                                                std::vector<std::string> update_fields = {}) {
+  const ModelInfo& m = model_info<M>();
+  if (objs.empty()) co_return 0;
+  for (const auto& o : objs) detail::validate_object(o);
+  const auto conflict = detail::field_indexes(m, conflict_fields);
+  const auto update = detail::field_indexes(m, update_fields);
+  const std::size_t per_chunk = std::max<std::size_t>(1, pg::Params::max_params / m.fields.size());
+  std::vector<Statement> statements;
+  for (std::size_t start = 0; start < objs.size(); start += per_chunk)
+    statements.push_back(detail::upsert_statement(objs.data() + start, std::min(per_chunk, objs.size() - start),
+                                                  conflict, update));
+  auto results = co_await detail::run_in_transaction(m, statements, "bulk_upsert");
+  const auto columns = detail::column_map(m, {});
+  std::size_t k = 0;
+  for (const auto& r : results)
+    for (int row = 0; row < r.rows() && k < objs.size(); ++row) detail::hydrate(r, row, objs[k++], columns);
+  co_return k;
+}
+
+/// DELETEs the objects by primary key in one statement; returns how many rows were deleted.
+template <Described M>
+boost::asio::awaitable<std::int64_t> bulk_delete(const std::vector<M>& objs) {
+  const ModelInfo& m = model_info<M>();
+  if (objs.empty()) co_return 0;
+  query::NodePtr where;
+  if (m.primary_keys.size() == 1) {
+    // key = ANY($1): one array parameter, whatever the number of objects.
+    for_each_field<M>([&](const auto& f, std::size_t i) {
+      if (i != m.primary_keys[0]) return;
+      using T = typename std::remove_cvref_t<decltype(f)>::value_type;
+      std::vector<T> keys;
+      keys.reserve(objs.size());
+      for (const auto& o : objs) keys.push_back(o.*(f.member));
+      Param p;
+      p.oid = pg::Codec<std::vector<T>>::oid;
+      p.binary = p.oid != 0;
+      if (p.binary) pg::Codec<std::vector<T>>::to_binary(keys, p.bytes);
+      else pg::Codec<std::vector<T>>::to_text(keys, p.bytes);
+      where = query::make_leaf(query::Op::in, i, {std::move(p)});
+    });
+  } else {
+    for (const auto& o : objs) {
+      auto one = detail::primary_key_condition(o);
+      where = where ? query::make_logical(query::Op::or_, where, one) : one;
+    }
+  }
+  const Statement s = compile_delete(SelectSpec{.model = &m, .where = where});
+  pg::Result r = co_await detail::run_statement(m, s, "bulk_delete");
+  co_return r.affected_rows();
 }
 
 /// Shorthands: orm::get<User>(orm::col<&User::id> == 5), orm::get<User>(Q("username", "bob")).

@@ -16,6 +16,10 @@ namespace matrx::orm::detail {
 boost::asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
                                                   std::string_view operation, std::string_view database = {});
 
+/// Runs SQL on a registered database (empty: the default), inside the calling coroutine's
+/// transaction when it has one on that database.
+boost::asio::awaitable<pg::Result> run_sql(std::string_view database, const Statement& statement, std::string_view operation);
+
 /// The same for several statements on one connection inside one transaction (bulk writes
 /// in chunks). Returns the results in order.
 boost::asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model,
