@@ -16,6 +16,7 @@
 #include "matrx/orm/model/paginator.hpp"
 #include "matrx/orm/model/queryset.hpp"
 #include "matrx/orm/model/raw.hpp"
+#include "matrx/orm/model/signals.hpp"
 #include "matrx/orm/model/transaction.hpp"
 #include "matrx/orm/model/update.hpp"
 #include "matrx/orm/pg/codec.hpp"

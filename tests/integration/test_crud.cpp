@@ -517,3 +517,56 @@ TEST_CASE("Paginator pages any query", "[db][crud][paginator]") {
     CHECK(only.start_index() == 0);
   });
 }
+
+TEST_CASE("signals: create and save fire in order with created flags; a pre_* receiver vetoes", "[db][crud][signals]") {
+  test::SchemaDatabase db("signals");
+  std::vector<std::string> log;
+  auto record = [&](std::string name) {
+    return [&log, name](User& u, const orm::SignalContext& c) -> awaitable<void> {
+      log.push_back(fmt::format("{}:{}:{}", name, u.username, c.created));
+      co_return;
+    };
+  };
+  std::vector<std::size_t> ids;
+  ids.push_back(orm::signals<User>::pre_save().connect(record("pre_save")));
+  ids.push_back(orm::signals<User>::pre_create().connect(record("pre_create")));
+  ids.push_back(orm::signals<User>::post_create().connect(record("post_create")));
+  ids.push_back(orm::signals<User>::post_save().connect(record("post_save")));
+  ids.push_back(orm::signals<User>::pre_delete().connect(record("pre_delete")));
+  ids.push_back(orm::signals<User>::post_delete().connect(record("post_delete")));
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    User u{.username = "sig", .age = 1};
+    co_await orm::create(u);
+    u.age = 2;
+    co_await orm::save(u);
+    co_await orm::remove(u);
+    CHECK(log == std::vector<std::string>{"pre_save:sig:true", "pre_create:sig:true", "post_create:sig:true",
+                                          "post_save:sig:true", "pre_save:sig:false", "post_save:sig:false",
+                                          "pre_delete:sig:false", "post_delete:sig:false"});
+    // A pre_save receiver that throws stops the write before any SQL.
+    const auto veto = orm::signals<User>::pre_save().connect([](User& user, const orm::SignalContext&) -> awaitable<void> {
+      if (user.username == "forbidden") throw orm::ValidationError("forbidden name");
+      user.username += "!";  // receivers may adjust the object
+      co_return;
+    });
+    User bad{.username = "forbidden", .age = 1};
+    CHECK_THROWS_WITH(co_await orm::create(bad), Catch::Contains("forbidden name"));
+    auto all = orm::objects<User>();
+    const auto none = co_await all.count();
+    CHECK(none == 0);
+    User ok{.username = "fine", .age = 1};
+    co_await orm::create(ok);
+    CHECK(ok.username == "fine!");
+    CHECK(orm::signals<User>::pre_save().disconnect(veto));
+    CHECK_FALSE(orm::signals<User>::pre_save().disconnect(veto));
+  });
+  for (auto id : ids) {
+    orm::signals<User>::pre_save().disconnect(id);
+    orm::signals<User>::pre_create().disconnect(id);
+    orm::signals<User>::post_create().disconnect(id);
+    orm::signals<User>::post_save().disconnect(id);
+    orm::signals<User>::pre_delete().disconnect(id);
+    orm::signals<User>::post_delete().disconnect(id);
+  }
+}

@@ -18,6 +18,7 @@
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
 #include "matrx/orm/model/queryset.hpp"
+#include "matrx/orm/model/signals.hpp"
 #include "matrx/orm/pg/params.hpp"
 
 namespace matrx::orm {
@@ -144,6 +145,9 @@ boost::asio::awaitable<void> create(M& obj) {
       if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
         if (i == *m.version_field) obj.*(f.member) = 1;
     });
+  const SignalContext created{.created = true};
+  co_await signals<M>::pre_save().send(obj, created);
+  co_await signals<M>::pre_create().send(obj, created);
   detail::validate_object(obj);
   const auto cols = detail::insert_columns(&obj, 1);
   Statement s;
@@ -153,6 +157,8 @@ boost::asio::awaitable<void> create(M& obj) {
   s.sql += " RETURNING " + select_list(m, {});
   pg::Result r = co_await detail::run_statement(m, s, "create");
   detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  co_await signals<M>::post_create().send(obj, created);
+  co_await signals<M>::post_save().send(obj, created);
 }
 
 /// Inserts or updates obj by primary key, so an object with a client-side key (a UUID made
@@ -170,6 +176,7 @@ boost::asio::awaitable<bool> save(M& obj) {
     co_await create(obj);
     co_return true;
   }
+  co_await signals<M>::pre_save().send(obj, SignalContext{});
   detail::validate_object(obj);
   const Statement s = detail::upsert_statement(&obj, 1, m.primary_keys, {});
   pg::Result r = co_await detail::run_statement(m, s, "save");
@@ -180,15 +187,20 @@ boost::asio::awaitable<bool> save(M& obj) {
                               std::move(ctx));
   }
   detail::hydrate(r, 0, obj, detail::column_map(m, {}));
-  co_return r.get<bool>(0, static_cast<int>(m.fields.size()));
+  const SignalContext outcome{.created = r.get<bool>(0, static_cast<int>(m.fields.size()))};
+  if (outcome.created) co_await signals<M>::post_create().send(obj, outcome);
+  co_await signals<M>::post_save().send(obj, outcome);
+  co_return outcome.created;
 }
 
 /// DELETEs obj by primary key. Returns false when no such row existed.
 template <Described M>
-boost::asio::awaitable<bool> remove(const M& obj) {
+boost::asio::awaitable<bool> remove(M& obj) {
   const ModelInfo& m = model_info<M>();
+  co_await signals<M>::pre_delete().send(obj, SignalContext{});
   const Statement s = compile_delete(SelectSpec{.model = &m, .where = detail::primary_key_condition(obj)});
   pg::Result r = co_await detail::run_statement(m, s, "delete");
+  co_await signals<M>::post_delete().send(obj, SignalContext{});
   co_return r.affected_rows() > 0;
 }
 
