@@ -137,6 +137,44 @@ asio::awaitable<void> tour() {
   // [transaction-use-end]
   Account owner4 = co_await orm::get<Account>(Q("owner", "owner4"));
   std::cout << "owner4 balance " << owner4.balance.str() << "\n";
+
+  // [paginate-begin]
+  orm::Paginator pages(orm::objects<Account>().order_by("owner"), 2);
+  orm::Page<Account> page1 = co_await pages.page(1);
+  std::cout << "page " << page1.number << " of " << page1.total_pages << ", next " << page1.next_number().value_or(0) << "\n";
+  co_await pages.for_each_page([](const orm::Page<Account>& p) -> asio::awaitable<void> {
+    std::cout << "  page " << p.number << ": items " << p.start_index() << "-" << p.end_index() << "\n";
+    co_return;
+  });
+  // [paginate-end]
+
+  // [raw-begin]
+  const auto min_balance = pg::Params::of(orm::Numeric("100"));
+  std::vector<Account> big = co_await orm::raw<Account>(
+      "SELECT id, owner, plan, balance, tags, version FROM accounts WHERE balance > $1 ORDER BY owner", min_balance);
+  pg::Result totals = co_await orm::raw_sql("SELECT plan::text, sum(balance) FROM accounts GROUP BY plan ORDER BY 1");
+  // [raw-end]
+  std::cout << "raw: " << big.size() << " accounts; " << totals.rows() << " plans\n";
+
+  // [upsert-begin]
+  const std::vector<std::string> by_owner{"owner"}, balance_only{"balance"};
+  Account incoming{.owner = "owner3", .balance = orm::Numeric("1.00")};
+  bool created = co_await orm::upsert(incoming, by_owner, balance_only);  // owner3 exists: updated
+  // [upsert-end]
+  std::cout << "upsert created: " << created << ", balance " << incoming.balance.str() << "\n";
+
+  // [signals-begin]
+  orm::signals<Account>::pre_save().connect([](Account& a, const orm::SignalContext&) -> asio::awaitable<void> {
+    if (a.owner.empty()) throw orm::ValidationError("an account needs an owner");  // vetoes the save
+    co_return;
+  });
+  Account nameless{.id = orm::Uuid::random()};
+  try {
+    co_await orm::save(nameless);
+  } catch (const orm::ValidationError& e) {
+    std::cout << "save vetoed: " << e.message() << "\n";
+  }
+  // [signals-end]
 }
 
 int main() {
