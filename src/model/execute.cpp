@@ -18,19 +18,22 @@ pg::Database& database_for(const ModelInfo& model, std::string_view override_nam
 }
 }  // namespace
 
+// Inside orm::transaction on the same database the statement uses the transaction's
+// connection; otherwise a pooled one.
+asio::awaitable<pg::Result> execute_on(pg::Database& db, const Statement& statement) {
+  if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
+      tx && tx->database == db.config().name) {
+    if (tx->finished) throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
+    co_return co_await tx->connection->execute(statement.sql, statement.params);
+  }
+  auto conn = co_await db.acquire();
+  co_return co_await conn->execute(statement.sql, statement.params);
+}
+
 asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
                                           std::string_view operation, std::string_view database) {
   try {
-    pg::Database& db = database_for(model, database);
-    // Inside orm::transaction on the same database: use the transaction's connection.
-    if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
-        tx && tx->database == db.config().name) {
-      if (tx->finished)
-        throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
-      co_return co_await tx->connection->execute(statement.sql, statement.params);
-    }
-    auto conn = co_await db.acquire();
-    co_return co_await conn->execute(statement.sql, statement.params);
+    co_return co_await execute_on(database_for(model, database), statement);
   } catch (OrmError& e) {
     e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
     throw;
@@ -39,15 +42,7 @@ asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statemen
 
 asio::awaitable<pg::Result> run_sql(std::string_view database, const Statement& statement, std::string_view operation) {
   try {
-    pg::Database& db = database.empty() ? pg::default_database() : pg::database(database);
-    if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
-        tx && tx->database == db.config().name) {
-      if (tx->finished)
-        throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
-      co_return co_await tx->connection->execute(statement.sql, statement.params);
-    }
-    auto conn = co_await db.acquire();
-    co_return co_await conn->execute(statement.sql, statement.params);
+    co_return co_await execute_on(database.empty() ? pg::default_database() : pg::database(database), statement);
   } catch (OrmError& e) {
     e.enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
     throw;
