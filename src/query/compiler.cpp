@@ -44,6 +44,11 @@ struct Writer {
         sql += column(n.field) + " BETWEEN " + param(n.params.at(0));
         sql += " AND " + param(n.params.at(1));
         return;
+      case Op::json_has_key: sql += column(n.field) + " ? " + param(n.params.at(0)); return;
+      case Op::json_has_any: sql += column(n.field) + " ?| " + param(n.params.at(0)); return;
+      case Op::json_has_all: sql += column(n.field) + " ?& " + param(n.params.at(0)); return;
+      case Op::json_contains: sql += column(n.field) + " @> " + param(n.params.at(0)); return;
+      case Op::json_contained_by: sql += column(n.field) + " <@ " + param(n.params.at(0)); return;
       case Op::always_true: sql += "TRUE"; return;
       case Op::always_false: sql += "FALSE"; return;
       case Op::and_:

@@ -248,8 +248,26 @@ constexpr LookupOp lookup_ops[] = {
     {"exact", Op::eq}, {"iexact", Op::ilike}, {"ne", Op::ne}, {"gt", Op::gt}, {"gte", Op::gte}, {"lt", Op::lt},
     {"lte", Op::lte}, {"in", Op::in}, {"isnull", Op::is_null}, {"contains", Op::like}, {"icontains", Op::ilike},
     {"startswith", Op::like}, {"istartswith", Op::ilike}, {"endswith", Op::like}, {"iendswith", Op::ilike},
-    {"range", Op::between},
+    {"range", Op::between}, {"json_has_key", Op::json_has_key}, {"json_has_any", Op::json_has_any},
+    {"json_has_all", Op::json_has_all}, {"json_contains", Op::json_contains},
+    {"json_contained_by", Op::json_contained_by},
 };
+
+// Keys for ?| and ?&: a text[] literal.
+Param json_keys(const Value& v, const FieldInfo& f, const ModelInfo& m, std::string_view key) {
+  const auto* list = std::get_if<Value::List>(&v.v);
+  if (!list || list->empty())
+    throw ValidationError(fmt::format("'{}' takes a non-empty list of keys", key), ErrorContext{.model = m.name, .field = f.name});
+  std::string literal = "{";
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const auto* k = std::get_if<std::string>(&(*list)[i].v);
+    if (!k) throw ValidationError(fmt::format("'{}' keys must be strings", key), ErrorContext{.model = m.name, .field = f.name});
+    if (i) literal.push_back(',');
+    pg::detail::append_array_text_element(literal, *k);
+  }
+  literal.push_back('}');
+  return Param{.bytes = std::move(literal), .oid = pg::oid::text_array};
+}
 
 query::NodePtr resolve_lookup(const Lookup& lookup, const ModelInfo& m) {
   std::string_view key = lookup.key;
@@ -302,6 +320,34 @@ query::NodePtr resolve_lookup(const Lookup& lookup, const ModelInfo& m) {
       throw ValidationError(fmt::format("'{}' takes a list of two values", key), ErrorContext{.model = m.name, .field = f.name});
     return query::make_leaf(Op::between, *index,
                             {detail::encode_value((*list)[0], f, m), detail::encode_value((*list)[1], f, m)});
+  }
+  if (op >= Op::json_has_key) {
+    if (f.kind != ValueKind::json)
+      throw ValidationError(fmt::format("'{}' needs a json field", key), ErrorContext{.model = m.name, .field = f.name});
+    if (op == Op::json_has_key) {
+      const auto* k = std::get_if<std::string>(&v.v);
+      if (!k) throw ValidationError(fmt::format("'{}' takes a key string", key), ErrorContext{.model = m.name, .field = f.name});
+      Param p;
+      pg::Codec<std::string>::to_text(*k, p.bytes);
+      p.oid = pg::oid::text;
+      return query::make_leaf(op, *index, {std::move(p)});
+    }
+    if (op == Op::json_has_any || op == Op::json_has_all) return query::make_leaf(op, *index, {json_keys(v, f, m, key)});
+    // json_contains / json_contained_by: a JSON document (or JSON text, parsed to check it).
+    nlohmann::json doc;
+    if (const auto* j = std::get_if<nlohmann::json>(&v.v)) doc = *j;
+    else if (const auto* s = std::get_if<std::string>(&v.v)) {
+      try { doc = nlohmann::json::parse(*s); } catch (const nlohmann::json::exception&) {
+        throw ValidationError(fmt::format("'{}' takes JSON; '{}' is not valid JSON", key, s->substr(0, 40)),
+                              ErrorContext{.model = m.name, .field = f.name});
+      }
+    } else {
+      throw ValidationError(fmt::format("'{}' takes a JSON document", key), ErrorContext{.model = m.name, .field = f.name});
+    }
+    Param p;
+    pg::Codec<nlohmann::json>::to_text(doc, p.bytes);
+    p.oid = pg::oid::jsonb;
+    return query::make_leaf(op, *index, {std::move(p)});
   }
   if (op == Op::like || op == Op::ilike) {
     const auto* s = std::get_if<std::string>(&v.v);

@@ -570,3 +570,29 @@ TEST_CASE("signals: create and save fire in order with created flags; a pre_* re
     orm::signals<User>::post_delete().disconnect(id);
   }
 }
+
+TEST_CASE("JSONB lookups against the server", "[db][crud][json]") {
+  test::SchemaDatabase db("json");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    std::vector<User> users(3);
+    users[0] = User{.username = "j0", .age = 1, .meta = nlohmann::json{{"plan", "pro"}, {"tier", 2}}};
+    users[1] = User{.username = "j1", .age = 1, .meta = nlohmann::json{{"plan", "free"}}};
+    users[2] = User{.username = "j2", .age = 1};
+    co_await orm::bulk_create(users);
+    auto has_plan = orm::objects<User>().filter("meta__json_has_key", "plan");
+    const auto n_plan = co_await has_plan.count();
+    CHECK(n_plan == 2);
+    const nlohmann::json tier2{{"tier", 2}};
+    auto tiered = orm::objects<User>().filter(col<&User::meta>.json_contains(tier2));
+    const auto found = co_await tiered.all();
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].username == "j0");
+    auto any = orm::objects<User>().filter("meta__json_has_any", orm::Value::List{"tier", "nope"});
+    const auto n_any = co_await any.count();
+    CHECK(n_any == 1);
+    auto all_keys = orm::objects<User>().filter("meta__json_has_all", orm::Value::List{"plan", "tier"});
+    const auto n_all = co_await all_keys.count();
+    CHECK(n_all == 1);
+  });
+}

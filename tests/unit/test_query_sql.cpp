@@ -219,3 +219,26 @@ TEST_CASE("UPDATE and DELETE number their parameters once, WHERE after SET", "[q
   CHECK_THROWS_AS(compile_delete(sliced), QueryError);
   CHECK_THROWS_AS(compile_update(users(), {}, false), QueryError);
 }
+
+TEST_CASE("JSONB operators from lookups and typed columns", "[query][sql][json]") {
+  auto has = compile_count(users(Q{{"meta__json_has_key", "plan"}}.resolve(U)));
+  CHECK(has.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" ? $1");
+  CHECK(params_of(has) == P{"plan"});
+  auto any = compile_count(users(Q{{"meta__json_has_any", Value::List{"a", "b c"}}}.resolve(U)));
+  CHECK(any.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" ?| $1");
+  CHECK(params_of(any) == P{"{a,\"b c\"}"});
+  auto all = compile_count(users(Q{{"meta__json_has_all", Value::List{"a"}}}.resolve(U)));
+  CHECK(all.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" ?& $1");
+  auto contains = compile_count(users(Q{{"meta__json_contains", nlohmann::json{{"tier", 2}}}}.resolve(U)));
+  CHECK(contains.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" @> $1");
+  CHECK(params_of(contains) == P{"{\"tier\":2}"});
+  CHECK(contains.params.types()[0] == pg::oid::jsonb);
+  auto by = compile_count(users(Q{{"meta__json_contained_by", "{\"a\": 1}"}}.resolve(U)));
+  CHECK(by.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" <@ $1");
+  CHECK(params_of(by) == P{"{\"a\":1}"});
+  auto typed = compile_count(users((col<&User::meta>.has_key("plan") && col<&User::meta>.json_contains({{"tier", 2}})).node()));
+  CHECK(typed.sql == "SELECT count(*) FROM \"user\" WHERE (\"user\".\"meta\" ? $1 AND \"user\".\"meta\" @> $2)");
+  CHECK_THROWS_WITH((Q{{"meta__json_contains", "{not json"}}.resolve(U)), Catch::Contains("not valid JSON"));
+  CHECK_THROWS_WITH((Q{{"age__json_has_key", "x"}}.resolve(U)), Catch::Contains("needs a json field"));
+  CHECK_THROWS_AS((Q{{"meta__json_has_any", Value::List{1}}}.resolve(U)), ValidationError);
+}

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/meta/model.hpp"
@@ -121,10 +122,42 @@ struct Column {
   static Where<Model> endswith(std::string_view s) requires std::is_same_v<T, std::string> { return like(false, "%", s, ""); }
   static Where<Model> iendswith(std::string_view s) requires std::is_same_v<T, std::string> { return like(true, "%", s, ""); }
 
+  // JSONB operators (json members only).
+  static Where<Model> has_key(std::string_view key) requires std::is_same_v<T, nlohmann::json> {
+    Param p;
+    pg::Codec<std::string>::to_text(std::string(key), p.bytes);
+    p.oid = pg::oid::text;
+    return Where<Model>(query::make_leaf(query::Op::json_has_key, index(), {std::move(p)}));
+  }
+  static Where<Model> has_any_key(const std::vector<std::string>& keys) requires std::is_same_v<T, nlohmann::json> {
+    return keys_op(query::Op::json_has_any, keys);
+  }
+  static Where<Model> has_all_keys(const std::vector<std::string>& keys) requires std::is_same_v<T, nlohmann::json> {
+    return keys_op(query::Op::json_has_all, keys);
+  }
+  static Where<Model> json_contains(const nlohmann::json& doc) requires std::is_same_v<T, nlohmann::json> {
+    return json_op(query::Op::json_contains, doc);
+  }
+  static Where<Model> json_contained_by(const nlohmann::json& doc) requires std::is_same_v<T, nlohmann::json> {
+    return json_op(query::Op::json_contained_by, doc);
+  }
+
   static OrderTerm asc() { return OrderTerm{index(), false}; }
   static OrderTerm desc() { return OrderTerm{index(), true}; }
 
  private:
+  static Where<Model> keys_op(query::Op op, const std::vector<std::string>& keys) {
+    Param p;
+    pg::Codec<std::vector<std::string>>::to_text(keys, p.bytes);
+    p.oid = pg::oid::text_array;
+    return Where<Model>(query::make_leaf(op, index(), {std::move(p)}));
+  }
+  static Where<Model> json_op(query::Op op, const nlohmann::json& doc) {
+    Param p;
+    pg::Codec<nlohmann::json>::to_text(doc, p.bytes);
+    p.oid = pg::oid::jsonb;
+    return Where<Model>(query::make_leaf(op, index(), {std::move(p)}));
+  }
   static Where<Model> like(bool insensitive, const char* before, std::string_view s, const char* after) {
     const std::string pattern = before + detail::escape_like(s) + after;
     Param p;

@@ -33,6 +33,8 @@ enum class Op {
   between,                   // field BETWEEN $1 AND $2
   always_true, always_false,
   and_, or_, not_,
+  json_has_key, json_has_any, json_has_all,  // ? ?| ?&
+  json_contains, json_contained_by,          // @> <@
 };
 
 struct Node {
@@ -67,7 +69,8 @@ class Where {
 ///   Q{{"age__gte", 18}, {"is_active", true}} || !Q{{"username__startswith", "adm"}}
 /// Lookups of one Q are ANDed. Keys are "field" or "field__op" with op one of exact,
 /// iexact, ne, gt, gte, lt, lte, in, isnull, contains, icontains, startswith,
-/// istartswith, endswith, iendswith, range.
+/// istartswith, endswith, iendswith, range; on json fields also json_has_key,
+/// json_has_any, json_has_all, json_contains, json_contained_by.
 class Q {
  public:
   /// One lookup: Q("age__gt", 18). Combine with && || !. Usable inside co_await with g++ 12
