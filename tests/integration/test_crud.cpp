@@ -596,3 +596,28 @@ TEST_CASE("JSONB lookups against the server", "[db][crud][json]") {
     CHECK(n_all == 1);
   });
 }
+
+TEST_CASE("values_list, values_flat and values read chosen columns only", "[db][crud][values]") {
+  test::SchemaDatabase db("values");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await seed();
+    auto q = orm::objects<User>().filter(col<&User::age> >= 40).order_by("age");
+    const auto pairs = co_await q.values_list<&User::username, &User::email>();
+    REQUIRE(pairs.size() == 3);
+    CHECK(std::get<0>(pairs[0]) == "carol");
+    CHECK(std::get<1>(pairs[0]) == std::optional<std::string>("carol@example.com"));
+    CHECK_FALSE(std::get<1>(pairs[1]).has_value());  // dave has no email
+    const auto ages = co_await q.values_flat<&User::age>();
+    CHECK(ages == std::vector<std::int32_t>{40, 50, 60});
+    const auto rows = co_await q.values("username", "role", "tags", "email");
+    REQUIRE(rows.size() == 3);
+    CHECK(rows[0] == nlohmann::json{{"username", "carol"}, {"role", "member"}, {"tags", {"t2"}},
+                                    {"email", "carol@example.com"}});
+    CHECK(rows[1]["email"].is_null());
+    const auto everything = co_await q.values();
+    CHECK(everything[0].size() == 10);
+    CHECK(everything[0]["id"].is_number_integer());
+    CHECK_THROWS_AS(co_await q.values("nope"), orm::FieldError);
+  });
+}

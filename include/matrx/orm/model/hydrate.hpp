@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/meta/model.hpp"
@@ -47,6 +48,31 @@ std::vector<M> hydrate_all(const pg::Result& r, const std::vector<std::size_t>& 
   std::vector<M> out(static_cast<std::size_t>(r.rows()));
   for (int row = 0; row < r.rows(); ++row) hydrate(r, row, out[static_cast<std::size_t>(row)], columns);
   return out;
+}
+
+template <class T> struct is_std_vector : std::false_type {};
+template <class T> struct is_std_vector<std::vector<T>> : std::true_type {};
+
+/// A value as JSON: numbers and booleans as themselves, json as is, enums by label, every
+/// other type by its PostgreSQL text form (numeric stays exact as a string, timestamps ISO).
+template <class T>
+nlohmann::json json_of(const T& value) {
+  if constexpr (is_std_optional<T>::value) {
+    return value ? json_of(*value) : nlohmann::json(nullptr);
+  } else if constexpr (std::is_same_v<T, nlohmann::json> || std::is_same_v<T, std::string> ||
+                       std::is_arithmetic_v<T>) {
+    return nlohmann::json(value);
+  } else if constexpr (is_std_vector<T>::value) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& e : value) a.push_back(json_of(e));
+    return a;
+  } else if constexpr (std::is_enum_v<T>) {
+    return std::string(pg::Codec<T>::label(value));
+  } else {
+    std::string text;
+    pg::Codec<T>::to_text(value, text);
+    return text;
+  }
 }
 
 /// A member value as a parameter (NULL for an empty optional).

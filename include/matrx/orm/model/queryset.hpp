@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
 #include "matrx/orm/model/update.hpp"
+#include "matrx/orm/query/column.hpp"
 #include "matrx/orm/query/compiler.hpp"
 #include "matrx/orm/query/expression.hpp"
 
@@ -177,11 +179,66 @@ class QuerySet {
     co_return r.affected_rows();
   }
 
+  /// Chosen columns as typed tuples: values_list<&User::id, &User::username>().
+  template <auto... Members>
+    requires(sizeof...(Members) > 0 && (std::is_same_v<typename Column<Members>::Model, M> && ...))
+  boost::asio::awaitable<std::vector<std::tuple<typename Column<Members>::Stored...>>> values_list() const {
+    SelectSpec s = spec_;
+    s.columns = {Column<Members>::index()...};
+    const Statement st = compile_select(s);
+    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values_list", database_);
+    std::vector<std::tuple<typename Column<Members>::Stored...>> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row)
+      out.push_back(read_tuple<typename Column<Members>::Stored...>(r, row, std::index_sequence_for<decltype(Members)...>{}));
+    co_return out;
+  }
+  /// One column as a flat list: values_flat<&User::id>().
+  template <auto Member>
+    requires std::is_same_v<typename Column<Member>::Model, M>
+  boost::asio::awaitable<std::vector<typename Column<Member>::Stored>> values_flat() const {
+    SelectSpec s = spec_;
+    s.columns = {Column<Member>::index()};
+    const Statement st = compile_select(s);
+    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values_flat", database_);
+    std::vector<typename Column<Member>::Stored> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row) out.push_back(r.get<typename Column<Member>::Stored>(row, 0));
+    co_return out;
+  }
+  /// Rows as JSON objects of the named fields (all fields when none are named); unknown
+  /// names throw FieldError. Values follow detail::json_of (numeric stays an exact string).
+  template <class... Names>
+    requires(std::is_convertible_v<const Names&, std::string_view> && ...)
+  boost::asio::awaitable<std::vector<nlohmann::json>> values(const Names&... names) const {
+    SelectSpec s = spec_;
+    s.columns = {field_index_checked(std::string_view(names))...};
+    const Statement st = compile_select(s);
+    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values", database_);
+    const auto columns = detail::column_map(*spec_.model, s.columns);
+    std::vector<nlohmann::json> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row) {
+      nlohmann::json obj = nlohmann::json::object();
+      for_each_field<M>([&](const auto& f, std::size_t i) {
+        if (columns[i] < 0) return;
+        using T = typename std::remove_cvref_t<decltype(f)>::value_type;
+        obj[spec_.model->fields[i].name] = detail::json_of(r.get<T>(row, columns[i]));
+      });
+      out.push_back(std::move(obj));
+    }
+    co_return out;
+  }
+
   const SelectSpec& spec() const noexcept { return spec_; }
   /// The SELECT this QuerySet runs (for logging and tests).
   Statement sql() const { return compile_select(spec_); }
 
  private:
+  template <class... Ts, std::size_t... I>
+  static std::tuple<Ts...> read_tuple(const pg::Result& r, int row, std::index_sequence<I...>) {
+    return std::tuple<Ts...>(r.get<Ts>(row, static_cast<int>(I))...);
+  }
   QuerySet with_where(query::NodePtr node) const {
     QuerySet c = *this;
     c.spec_.where = c.spec_.where ? query::make_logical(query::Op::and_, c.spec_.where, std::move(node)) : std::move(node);
