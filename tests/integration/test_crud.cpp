@@ -621,3 +621,40 @@ TEST_CASE("values_list, values_flat and values read chosen columns only", "[db][
     CHECK_THROWS_AS(co_await q.values("nope"), orm::FieldError);
   });
 }
+
+TEST_CASE("bulk_update writes chosen fields of many objects in one statement per chunk", "[db][crud][bulk_update]") {
+  test::SchemaDatabase db("bulkupd");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    auto users = co_await seed();
+    for (auto& u : users) {
+      u.age += 100;
+      u.role = Role::guest;
+      u.tags.push_back("updated");
+      u.username = "ignored";  // not among the fields: stays as stored
+    }
+    const std::vector<std::string> fields{"age", "role", "tags"};
+    const auto updated = co_await orm::bulk_update(users, fields);
+    CHECK(updated == 5);
+    auto guests = orm::objects<User>().filter(col<&User::role> == Role::guest).order_by("age");
+    const auto rows = co_await guests.all();
+    REQUIRE(rows.size() == 5);
+    CHECK(rows[0].age == 120);
+    CHECK(rows[0].username == "alice");
+    CHECK(rows[0].tags == std::vector<std::string>{"t0", "updated"});
+    const std::vector<std::string> key{"id"}, bogus{"bogus"};
+    CHECK_THROWS_AS(co_await orm::bulk_update(users, key), orm::ValidationError);
+    CHECK_THROWS_AS(co_await orm::bulk_update(users, bogus), orm::FieldError);
+    // Orders have a version field: it is incremented.
+    std::vector<Order> orders(2);
+    for (auto& o : orders) o = Order{.user_id = 1, .group = "v", .total = orm::Numeric("1.00")};
+    co_await orm::bulk_create(orders);
+    for (auto& o : orders) o.total = orm::Numeric("2.50");
+    const std::vector<std::string> total{"total"};
+    const auto n = co_await orm::bulk_update(orders, total);
+    CHECK(n == 2);
+    const Order back = co_await orm::get<Order>(col<&Order::id> == orders[0].id);
+    CHECK(back.total == orm::Numeric("2.50"));
+    CHECK(back.version == 2);
+  });
+}

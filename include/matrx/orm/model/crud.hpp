@@ -282,6 +282,76 @@ boost::asio::awaitable<std::size_t> bulk_upsert(std::vector<M>& objs, std::vecto
   co_return k;
 }
 
+namespace detail {
+/// The type to cast an untyped VALUES parameter to; enum type names are quoted.
+inline std::string cast_type(const FieldInfo& f) {
+  if (f.kind == ValueKind::enumeration) return quote_identifier(f.enum_type);
+  if (f.kind == ValueKind::array && f.element_kind == ValueKind::enumeration) return quote_identifier(f.enum_type) + "[]";
+  return f.sql_type;
+}
+}  // namespace detail
+
+/// UPDATEs `fields` of every object, matched by primary key, with one
+/// UPDATE … FROM (VALUES …) per chunk (chunks below the parameter limit, in one transaction).
+/// A version field is incremented but not checked. Returns the rows updated; unknown or
+/// key fields throw before any SQL.
+template <Described M>
+boost::asio::awaitable<std::int64_t> bulk_update(const std::vector<M>& objs, std::vector<std::string> fields) {
+  const ModelInfo& m = model_info<M>();
+  if (objs.empty()) co_return 0;
+  const auto set = detail::field_indexes(m, fields);
+  if (set.empty()) throw ValidationError(fmt::format("{}: bulk_update needs fields to update", m.name), ErrorContext{.model = m.name});
+  for (auto i : set)
+    if (m.fields[i].primary_key)
+      throw ValidationError(fmt::format("{}.{} is a primary key and cannot be bulk-updated", m.name, m.fields[i].name),
+                            ErrorContext{.model = m.name, .field = m.fields[i].name});
+  for (const auto& o : objs) detail::validate_object(o);
+  std::vector<std::size_t> cols = m.primary_keys;
+  cols.insert(cols.end(), set.begin(), set.end());
+  const std::string table = m.qualified_table();
+  std::string head = "UPDATE " + table + " SET ";
+  for (std::size_t k = 0; k < set.size(); ++k)
+    head += (k ? ", " : "") + quote_identifier(m.fields[set[k]].name) + " = matrx_v." + quote_identifier(m.fields[set[k]].name);
+  if (m.version_field && std::find(set.begin(), set.end(), *m.version_field) == set.end()) {
+    const std::string v = quote_identifier(m.fields[*m.version_field].name);
+    head += ", " + v + " = " + table + "." + v + " + 1";
+  }
+  head += " FROM (VALUES ";
+  std::string tail = ") AS matrx_v (" + detail::column_list(m, cols) + ") WHERE ";
+  for (std::size_t k = 0; k < m.primary_keys.size(); ++k) {
+    const std::string key = quote_identifier(m.fields[m.primary_keys[k]].name);
+    tail += (k ? " AND " : "") + table + "." + key + " = matrx_v." + key;
+  }
+  const std::size_t per_chunk = std::max<std::size_t>(1, pg::Params::max_params / cols.size());
+  std::vector<Statement> statements;
+  for (std::size_t start = 0; start < objs.size(); start += per_chunk) {
+    Statement st;
+    st.sql = head;
+    const std::size_t end = std::min(objs.size(), start + per_chunk);
+    for (std::size_t k = start; k < end; ++k) {
+      st.sql += k == start ? "(" : ", (";
+      bool first = true;
+      for (auto i : cols) {
+        for_each_field<M>([&](const auto& f, std::size_t fi) {
+          if (fi != i) return;
+          const Param p = detail::encode_member(objs[k].*(f.member), m.fields[fi]);
+          if (p.null) st.params.add_null(p.oid);
+          else st.params.add_encoded(p.bytes, p.oid, p.binary);
+        });
+        st.sql += fmt::format("{}${}::{}", first ? "" : ", ", st.params.size(), detail::cast_type(m.fields[i]));
+        first = false;
+      }
+      st.sql += ")";
+    }
+    st.sql += tail;
+    statements.push_back(std::move(st));
+  }
+  auto results = co_await detail::run_in_transaction(m, statements, "bulk_update");
+  std::int64_t updated = 0;
+  for (const auto& r : results) updated += r.affected_rows();
+  co_return updated;
+}
+
 /// DELETEs the objects by primary key in one statement; returns how many rows were deleted.
 template <Described M>
 boost::asio::awaitable<std::int64_t> bulk_delete(const std::vector<M>& objs) {
