@@ -74,9 +74,15 @@ struct Writer {
     sql += " WHERE ";
     condition(*s.where);
   }
+  std::string nearest_param;  // $n of the probe vector, bound once, used twice
+  std::string distance(const NearestSpec& n) {
+    if (nearest_param.empty()) nearest_param = param(n.vector);
+    return column(n.field) + " " + vector_operator(n.metric) + " " + nearest_param;
+  }
   void order_limit(const SelectSpec& s) {
-    if (!s.order.empty()) {
+    if (!s.order.empty() || s.nearest) {
       sql += " ORDER BY ";
+      if (s.nearest) sql += distance(*s.nearest) + (s.order.empty() ? "" : ", ");
       for (std::size_t i = 0; i < s.order.size(); ++i) {
         if (i) sql += ", ";
         sql += column(s.order[i].field) + (s.order[i].descending ? " DESC" : " ASC");
@@ -94,7 +100,9 @@ struct Writer {
     } else if (s.distinct) {
       sql += "DISTINCT ";
     }
-    sql += select_list(model, s.columns) + " FROM " + model.qualified_table();
+    sql += select_list(model, s.columns);
+    if (s.nearest && s.nearest->select_distance) sql += ", " + distance(*s.nearest) + " AS matrx_distance";
+    sql += " FROM " + model.qualified_table();
     where(s);
     order_limit(s);
     if (with_lock && s.lock != RowLock::none) {
@@ -117,6 +125,16 @@ void check_plain_write(const SelectSpec& s, const char* what) {
                                   .hint = "filter by primary keys instead, e.g. {\"id__in\", ids}"});
 }
 }  // namespace
+
+const char* vector_operator(VectorMetric metric) noexcept {
+  switch (metric) {
+    case VectorMetric::cosine: return "<=>";
+    case VectorMetric::l2: return "<->";
+    case VectorMetric::inner_product: return "<#>";
+    case VectorMetric::l1: return "<+>";
+  }
+  return "<=>";
+}
 
 std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& columns) {
   std::string out;
@@ -144,6 +162,7 @@ Statement compile_count(const SelectSpec& spec) {
     w.sql += "SELECT count(*) FROM (";
     SelectSpec inner = spec;
     inner.lock = RowLock::none;
+    if (inner.nearest) inner.nearest->select_distance = false;
     w.select(inner, false);
     w.sql += ") AS matrx_count";
   } else {
@@ -159,6 +178,7 @@ Statement compile_exists(const SelectSpec& spec) {
   w.where(spec);
   SelectSpec rest = spec;
   rest.order.clear();
+  rest.nearest.reset();
   w.order_limit(rest);
   w.sql += ")";
   return Statement{std::move(w.sql), std::move(w.params)};

@@ -50,7 +50,7 @@ SchemaDatabase::SchemaDatabase(std::string prefix) {
     co_await c.execute(fmt::format("CREATE SCHEMA {}", schema));
   });
   pg::DatabaseConfig config{.name = "default"};
-  config.url = fmt::format("options='-c search_path={}'", schema);
+  config.url = fmt::format("options='-c search_path={},public'", schema);  // public: extension types
   pg::register_database(config);
 }
 

@@ -65,4 +65,14 @@ MATRX_MODEL(Membership, orm::table("memberships").schema("auth"),
             (user_id, orm::primary_key),
             (role, orm::choices({"owner", "member"})))
 
+struct Document {  // pgvector
+  std::int64_t id = 0;
+  std::string title{};
+  std::optional<orm::Vector> embedding{};
+};
+MATRX_MODEL(Document, orm::defaults(),
+            (id, orm::primary_key, orm::identity),
+            (title),
+            (embedding, orm::dimensions(3)))
+
 }  // namespace testmodels

@@ -4,6 +4,8 @@
 
 #include "../support/models.hpp"
 
+namespace orm = matrx::orm;
+
 using namespace matrx::orm;
 using testmodels::Membership;
 using testmodels::Order;
@@ -241,4 +243,21 @@ TEST_CASE("JSONB operators from lookups and typed columns", "[query][sql][json]"
   CHECK_THROWS_WITH((Q{{"meta__json_contains", "{not json"}}.resolve(U)), Catch::Contains("not valid JSON"));
   CHECK_THROWS_WITH((Q{{"age__json_has_key", "x"}}.resolve(U)), Catch::Contains("needs a json field"));
   CHECK_THROWS_AS((Q{{"meta__json_has_any", Value::List{1}}}.resolve(U)), ValidationError);
+}
+
+TEST_CASE("nearest-neighbour ordering binds the probe once and comes first", "[query][sql][vector]") {
+  using testmodels::Document;
+  const ModelInfo& D = model_info<Document>();
+  CHECK(D.field("embedding").sql_type == "vector(3)");
+  const orm::Vector probe{{1, 0, 0}};
+  auto qs = orm::objects<Document>().filter("title__startswith", "a").order_by("title").nearest(col<&Document::embedding>, probe).limit(5);
+  auto st = qs.sql();
+  CHECK(st.sql == "SELECT \"document\".\"id\", \"document\".\"title\", \"document\".\"embedding\" FROM \"document\" "
+                  "WHERE (\"document\".\"title\" LIKE $1 AND \"document\".\"embedding\" IS NOT NULL) "
+                  "ORDER BY \"document\".\"embedding\" <=> $2, \"document\".\"title\" ASC LIMIT $3");
+  auto l2 = orm::objects<Document>().nearest(col<&Document::embedding>, probe, VectorMetric::l2, false).sql();
+  CHECK(l2.sql == "SELECT \"document\".\"id\", \"document\".\"title\", \"document\".\"embedding\" FROM \"document\" "
+                  "ORDER BY \"document\".\"embedding\" <-> $1");
+  const orm::Vector wrong{{1, 2}};
+  CHECK_THROWS_WITH(orm::objects<Document>().nearest(col<&Document::embedding>, wrong), Catch::Contains("expects 3 dimensions"));
 }

@@ -102,6 +102,37 @@ class QuerySet {
     c.spec_.skip_locked = skip_locked;
     return c;
   }
+  /// pgvector nearest-neighbour order: rows closest to `probe` first (before any other
+  /// order_by), rows whose vector is NULL left out unless `null_guard` is false. The probe's
+  /// length is checked against the field's dimensions.
+  template <auto Member>
+    requires std::is_same_v<typename Column<Member>::Model, M> && std::is_same_v<typename Column<Member>::T, Vector>
+  QuerySet nearest(Column<Member> column, const Vector& probe, VectorMetric metric = VectorMetric::cosine,
+                   bool null_guard = true) const {
+    const FieldInfo& f = column.info();
+    detail::validate_member(probe, f, *spec_.model);
+    QuerySet c = null_guard && Column<Member>::nullable ? with_where(query::make_leaf(query::Op::is_not_null, column.index()))
+                                                        : *this;
+    c.spec_.nearest = NearestSpec{.field = column.index(), .vector = detail::encode_typed(probe, f), .metric = metric};
+    return c;
+  }
+  /// all() with each row's distance to the nearest() probe.
+  boost::asio::awaitable<std::vector<std::pair<M, double>>> all_with_distance() const {
+    if (!spec_.nearest) throw QueryError("all_with_distance() needs nearest()", ErrorContext{.model = spec_.model->name});
+    SelectSpec s = spec_;
+    s.nearest->select_distance = true;
+    const Statement st = compile_select(s);
+    pg::Result r = co_await detail::run_statement(*spec_.model, st, "nearest", database_);
+    const auto columns = detail::column_map(*spec_.model, s.columns);
+    const int distance_column = r.columns() - 1;
+    std::vector<std::pair<M, double>> out(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row) {
+      detail::hydrate(r, row, out[static_cast<std::size_t>(row)].first, columns);
+      out[static_cast<std::size_t>(row)].second = r.get<double>(row, distance_column);
+    }
+    co_return out;
+  }
+
   /// Runs on another registered database than the model's.
   QuerySet using_database(std::string name) const {
     QuerySet c = *this;

@@ -21,6 +21,18 @@ struct Statement {
 
 enum class RowLock { none, for_update, for_share };
 
+/// pgvector distance operators: cosine <=>, Euclidean <->, negative inner product <#>, L1 <+>.
+enum class VectorMetric { cosine, l2, inner_product, l1 };
+const char* vector_operator(VectorMetric metric) noexcept;
+
+/// ORDER BY field <op> $n (first), optionally selecting the distance as an extra column.
+struct NearestSpec {
+  std::size_t field = 0;
+  Param vector{};
+  VectorMetric metric = VectorMetric::cosine;
+  bool select_distance = false;
+};
+
 struct SelectSpec {
   const ModelInfo* model = nullptr;
   query::NodePtr where{};               ///< null: no WHERE
@@ -31,6 +43,7 @@ struct SelectSpec {
   std::vector<std::size_t> distinct_on{};
   RowLock lock = RowLock::none;
   bool nowait = false, skip_locked = false;
+  std::optional<NearestSpec> nearest{};
 };
 
 /// SET target = value, or SET target = base <op> value (F expressions).
