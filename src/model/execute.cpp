@@ -1,5 +1,7 @@
 #include "matrx/orm/model/execute.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/model/transaction.hpp"
 #include "matrx/orm/pg/database.hpp"
@@ -20,14 +22,15 @@ pg::Database& database_for(const ModelInfo& model, std::string_view override_nam
 
 // Inside orm::transaction on the same database the statement uses the transaction's
 // connection; otherwise a pooled one.
-asio::awaitable<pg::Result> execute_on(pg::Database& db, const Statement& statement) {
+asio::awaitable<pg::Result> execute_on(pg::Database& db, const Statement& statement,
+                                       pg::Format format = pg::Format::binary) {
   if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
       tx && tx->database == db.config().name) {
     if (tx->finished) throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
-    co_return co_await tx->connection->execute(statement.sql, statement.params);
+    co_return co_await tx->connection->execute(statement.sql, statement.params, format);
   }
   auto conn = co_await db.acquire();
-  co_return co_await conn->execute(statement.sql, statement.params);
+  co_return co_await conn->execute(statement.sql, statement.params, format);
 }
 
 asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
@@ -37,6 +40,28 @@ asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statemen
   } catch (OrmError& e) {
     e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
     throw;
+  }
+}
+
+asio::awaitable<pg::Result> run_statement_text(const ModelInfo& model, const Statement& statement,
+                                               std::string_view operation, std::string_view database) {
+  try {
+    co_return co_await execute_on(database_for(model, database), statement, pg::Format::text);
+  } catch (OrmError& e) {
+    e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
+    throw;
+  }
+}
+
+nlohmann::json json_of_column(const pg::Result& r, int row, int column) {
+  if (r.is_null(row, column)) return nullptr;
+  const auto text = r.get<std::string>(row, column);
+  switch (r.column_type(column)) {
+    case pg::oid::int2: case pg::oid::int4: case pg::oid::int8: return std::stoll(text);
+    case pg::oid::float4: case pg::oid::float8: return pg::Codec<double>::from_text(text, pg::oid::float8);
+    case pg::oid::bool_: return text == "t";
+    case pg::oid::json: case pg::oid::jsonb: return nlohmann::json::parse(text);
+    default: return text;  // numeric stays exact; dates and others in their text form
   }
 }
 

@@ -1,5 +1,8 @@
 #include "matrx/orm/query/compiler.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "matrx/orm/errors.hpp"
@@ -167,6 +170,38 @@ Statement compile_count(const SelectSpec& spec) {
     w.sql += ") AS matrx_count";
   } else {
     w.sql += "SELECT count(*) FROM " + w.model.qualified_table();
+    w.where(spec);
+  }
+  return Statement{std::move(w.sql), std::move(w.params)};
+}
+
+Statement compile_aggregate(const SelectSpec& spec, const std::vector<AggregateSpec>& aggregates) {
+  const ModelInfo& m = model_of(spec);
+  if (aggregates.empty()) throw QueryError("aggregate() needs at least one aggregate", ErrorContext{.model = m.name});
+  Writer w{m, {}, {}};
+  const bool sliced = spec.limit || spec.offset || spec.distinct || !spec.distinct_on.empty();
+  // Over a slice, aggregate the inner query's columns by name.
+  auto argument = [&](const AggregateSpec& a) -> std::string {
+    if (!a.field) return "*";
+    const std::string col = sliced ? "matrx_sub." + quote_identifier(m.fields.at(*a.field).name) : w.column(*a.field);
+    return (a.distinct ? "DISTINCT " : "") + col;
+  };
+  w.sql += "SELECT ";
+  for (std::size_t i = 0; i < aggregates.size(); ++i) {
+    const auto& a = aggregates[i];
+    static constexpr std::string_view allowed[] = {"COUNT", "SUM", "AVG", "MIN", "MAX", "STDDEV", "VARIANCE"};
+    if (std::find(std::begin(allowed), std::end(allowed), a.function) == std::end(allowed))
+      throw QueryError(fmt::format("unknown aggregate function '{}'", a.function), ErrorContext{.model = m.name});
+    w.sql += (i ? ", " : "") + a.function + "(" + argument(a) + ") AS " + quote_identifier(a.alias);
+  }
+  if (sliced) {
+    w.sql += " FROM (";
+    SelectSpec inner = spec;
+    inner.lock = RowLock::none;
+    w.select(inner, false);
+    w.sql += ") AS matrx_sub";
+  } else {
+    w.sql += " FROM " + m.qualified_table();
     w.where(spec);
   }
   return Statement{std::move(w.sql), std::move(w.params)};

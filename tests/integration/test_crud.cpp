@@ -687,3 +687,25 @@ TEST_CASE("pgvector nearest-neighbour search through the query builder", "[db][c
     CHECK(count == 3);  // the NULL vector is guarded out
   });
 }
+
+TEST_CASE("aggregate() returns one JSON object of the aggregates", "[db][crud][aggregate]") {
+  test::SchemaDatabase db("agg");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await seed();  // ages 20..60
+    auto adults = orm::objects<User>().filter(col<&User::age> >= 30);
+    const auto agg = co_await adults.aggregate(orm::Count(), orm::Sum("age"), orm::Avg("age"), orm::Min("username"),
+                                               orm::Max("age"), orm::Count("email"));
+    CHECK(agg["count"] == 4);
+    CHECK(agg["age__sum"] == 180);  // bigint for int4 sums
+    CHECK(agg["age__avg"] == "45.0000000000000000");  // numeric stays exact
+    CHECK(agg["username__min"] == "bob");
+    CHECK(agg["age__max"] == 60);
+    CHECK(agg["email__count"] == 2);  // NULL emails are not counted
+    auto nobody = orm::objects<User>().filter(col<&User::age> > 1000);
+    const auto empty = co_await nobody.aggregate(orm::Sum("age"), orm::Count());
+    CHECK(empty["age__sum"].is_null());
+    CHECK(empty["count"] == 0);
+    CHECK_THROWS_AS(co_await adults.aggregate(orm::Sum("nope")), orm::FieldError);
+  });
+}

@@ -261,3 +261,16 @@ TEST_CASE("nearest-neighbour ordering binds the probe once and comes first", "[q
   const orm::Vector wrong{{1, 2}};
   CHECK_THROWS_WITH(orm::objects<Document>().nearest(col<&Document::embedding>, wrong), Catch::Contains("expects 3 dimensions"));
 }
+
+TEST_CASE("aggregates select only aggregate expressions (the original kept SELECT *, B1-8)", "[query][sql][aggregate]") {
+  auto qs = orm::objects<User>().filter("is_active", true);
+  auto st = compile_aggregate(qs.spec(), {{.function = "COUNT", .alias = "count"},
+                                          {.function = "SUM", .field = 3, .alias = "age__sum"},
+                                          {.function = "AVG", .field = 4, .distinct = true, .alias = "score__avg"}});
+  CHECK(st.sql == "SELECT COUNT(*) AS \"count\", SUM(\"user\".\"age\") AS \"age__sum\", AVG(DISTINCT \"user\".\"score\") AS "
+                  "\"score__avg\" FROM \"user\" WHERE \"user\".\"is_active\" = $1");
+  auto sliced = compile_aggregate(qs.order_by("age").limit(3).spec(), {{.function = "MAX", .field = 3, .alias = "age__max"}});
+  CHECK(sliced.sql == "SELECT MAX(matrx_sub.\"age\") AS \"age__max\" FROM (SELECT " + std::string(all_user_columns) +
+                          " FROM \"user\" WHERE \"user\".\"is_active\" = $1 ORDER BY \"user\".\"age\" ASC LIMIT $2) AS matrx_sub");
+  CHECK_THROWS_AS(compile_aggregate(qs.spec(), {{.function = "DROP", .alias = "x"}}), QueryError);
+}

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
 
 #include "matrx/orm/meta/field_info.hpp"
 #include "matrx/orm/pg/result.hpp"
@@ -15,6 +16,14 @@ namespace matrx::orm::detail {
 /// `database` overrides the model's database when not empty (QuerySet::using_database).
 boost::asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
                                                   std::string_view operation, std::string_view database = {});
+
+/// run_statement with text-format results (for values whose type the caller does not know).
+boost::asio::awaitable<pg::Result> run_statement_text(const ModelInfo& model, const Statement& statement,
+                                                       std::string_view operation, std::string_view database = {});
+
+/// A text-format result value as JSON by its column type: integers and floats as numbers,
+/// numeric as an exact string, NULL as null.
+nlohmann::json json_of_column(const pg::Result& r, int row, int column);
 
 /// Runs SQL on a registered database (empty: the default), inside the calling coroutine's
 /// transaction when it has one on that database.

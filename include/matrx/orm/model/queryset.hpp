@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <cctype>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -30,6 +31,21 @@
 #include "matrx/orm/query/expression.hpp"
 
 namespace matrx::orm {
+
+/// An aggregate for QuerySet::aggregate: Count(), Sum("balance"), Avg("age", true) …
+/// The result key is "field__function" ("balance__sum"), or "count" for Count().
+struct Aggregate {
+  std::string function;
+  std::string field{};
+  bool distinct = false;
+};
+inline Aggregate Count(std::string field = {}, bool distinct = false) { return {"COUNT", std::move(field), distinct}; }
+inline Aggregate Sum(std::string field, bool distinct = false) { return {"SUM", std::move(field), distinct}; }
+inline Aggregate Avg(std::string field, bool distinct = false) { return {"AVG", std::move(field), distinct}; }
+inline Aggregate Min(std::string field) { return {"MIN", std::move(field), false}; }
+inline Aggregate Max(std::string field) { return {"MAX", std::move(field), false}; }
+inline Aggregate StdDev(std::string field) { return {"STDDEV", std::move(field), false}; }
+inline Aggregate Variance(std::string field) { return {"VARIANCE", std::move(field), false}; }
 
 template <Described M>
 class QuerySet {
@@ -261,6 +277,20 @@ class QuerySet {
     co_return out;
   }
 
+  /// Aggregates over the matching rows as one JSON object:
+  /// co_await qs.aggregate(orm::Count(), orm::Sum("balance")) → {"count": 6, "balance__sum": "1500.00"}.
+  template <class... A>
+    requires(sizeof...(A) > 0 && (std::is_same_v<A, Aggregate> && ...))
+  boost::asio::awaitable<nlohmann::json> aggregate(const A&... aggregates) const {
+    std::vector<AggregateSpec> specs;
+    (specs.push_back(aggregate_spec(aggregates)), ...);
+    const Statement st = compile_aggregate(spec_, specs);
+    pg::Result r = co_await detail::run_statement_text(*spec_.model, st, "aggregate", database_);
+    nlohmann::json out = nlohmann::json::object();
+    for (int c = 0; c < r.columns(); ++c) out[std::string(r.column_name(c))] = detail::json_of_column(r, 0, c);
+    co_return out;
+  }
+
   const SelectSpec& spec() const noexcept { return spec_; }
   /// The SELECT this QuerySet runs (for logging and tests).
   Statement sql() const { return compile_select(spec_); }
@@ -274,6 +304,16 @@ class QuerySet {
     QuerySet c = *this;
     c.spec_.where = c.spec_.where ? query::make_logical(query::Op::and_, c.spec_.where, std::move(node)) : std::move(node);
     return c;
+  }
+  AggregateSpec aggregate_spec(const Aggregate& a) const {
+    std::string lower = a.function;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (a.field.empty()) {
+      if (a.function != "COUNT") throw QueryError(fmt::format("{}() needs a field", a.function));
+      return AggregateSpec{.function = a.function, .alias = "count"};
+    }
+    return AggregateSpec{.function = a.function, .field = field_index_checked(a.field), .distinct = a.distinct,
+                         .alias = a.field + "__" + lower};
   }
   OrderTerm order_term(std::string_view n) const {
     const bool desc = !n.empty() && n.front() == '-';

@@ -54,6 +54,16 @@ struct Assignment {
   Param value{};
 };
 
+/// An aggregate over the filtered rows: COUNT(*), SUM(field), AVG(DISTINCT field) …
+struct AggregateSpec {
+  std::string function;                ///< COUNT, SUM, AVG, MIN, MAX, STDDEV, VARIANCE
+  std::optional<std::size_t> field{};  ///< none: COUNT(*)
+  bool distinct = false;
+  std::string alias;                   ///< result key (quoted in SQL)
+};
+/// SELECT agg AS "alias", … FROM table WHERE … (a subquery when sliced or distinct).
+Statement compile_aggregate(const SelectSpec& spec, const std::vector<AggregateSpec>& aggregates);
+
 /// Fields in `columns` order (or all), rendered "table"."column".
 std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& columns);
 
