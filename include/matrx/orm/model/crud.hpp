@@ -176,7 +176,8 @@ boost::asio::awaitable<bool> save(M& obj) {
     co_await create(obj);
     co_return true;
   }
-  co_await signals<M>::pre_save().send(obj, SignalContext{});
+  const SignalContext unknown_yet;  // whether it inserts is known only afterwards
+  co_await signals<M>::pre_save().send(obj, unknown_yet);
   detail::validate_object(obj);
   const Statement s = detail::upsert_statement(&obj, 1, m.primary_keys, {});
   pg::Result r = co_await detail::run_statement(m, s, "save");
@@ -197,10 +198,11 @@ boost::asio::awaitable<bool> save(M& obj) {
 template <Described M>
 boost::asio::awaitable<bool> remove(M& obj) {
   const ModelInfo& m = model_info<M>();
-  co_await signals<M>::pre_delete().send(obj, SignalContext{});
+  const SignalContext context;
+  co_await signals<M>::pre_delete().send(obj, context);
   const Statement s = compile_delete(SelectSpec{.model = &m, .where = detail::primary_key_condition(obj)});
   pg::Result r = co_await detail::run_statement(m, s, "delete");
-  co_await signals<M>::post_delete().send(obj, SignalContext{});
+  co_await signals<M>::post_delete().send(obj, context);
   co_return r.affected_rows() > 0;
 }
 
