@@ -11,7 +11,8 @@ void throw_for_sqlstate(std::string message, ErrorContext ctx) {
   if (cls("08") || s == "57P01" || s == "57P02" || s == "57P03" || s == "53300")
     throw ConnectionError(std::move(message), std::move(ctx));
   if (s == "57014") throw QueryCanceledError(std::move(message), std::move(ctx));
-  if (s == "40001" || s == "40P01" || cls("40") || cls("25")) throw TransactionError(std::move(message), std::move(ctx));
+  if (s == "40001" || s == "40P01" || cls("40") || cls("25") || s == "55P03")  // 55P03: lock not available (NOWAIT)
+    throw TransactionError(std::move(message), std::move(ctx));
   if (cls("22")) throw ParameterError(std::move(message), std::move(ctx));
   if (cls("42")) throw QueryError(std::move(message), std::move(ctx));
   throw DatabaseError(std::move(message), std::move(ctx));

@@ -709,3 +709,45 @@ TEST_CASE("aggregate() returns one JSON object of the aggregates", "[db][crud][a
     CHECK_THROWS_AS(co_await adults.aggregate(orm::Sum("nope")), orm::FieldError);
   });
 }
+
+TEST_CASE("select_for_update locks rows for the transaction; NOWAIT fails and SKIP LOCKED skips", "[db][crud][locking]") {
+  test::SchemaDatabase db("lock");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await seed();
+    auto ex = co_await test::asio::this_coro::executor;
+    test::asio::steady_timer locked(ex, std::chrono::steady_clock::time_point::max());
+    test::asio::steady_timer release(ex, std::chrono::steady_clock::time_point::max());
+    bool holder_done = false;
+    // Transaction 1 locks alice's row and keeps it until told to finish.
+    auto holder = [&]() -> awaitable<void> {
+      auto alice = orm::objects<User>().filter("username", "alice").select_for_update();
+      const auto rows = co_await alice.all();
+      CHECK(rows.size() == 1);
+      locked.cancel();
+      boost::system::error_code ec;
+      co_await release.async_wait(test::asio::redirect_error(test::asio::use_awaitable, ec));
+    };
+    test::asio::co_spawn(ex, [&]() -> awaitable<void> {
+      co_await orm::transaction(holder());
+      holder_done = true;
+    }, test::asio::detached);
+    boost::system::error_code ec;
+    co_await locked.async_wait(test::asio::redirect_error(test::asio::use_awaitable, ec));
+
+    std::size_t skipped_rows = 99;
+    auto contender = [&]() -> awaitable<void> {
+      auto nowait = orm::objects<User>().filter("username", "alice").select_for_update(true);
+      CHECK_THROWS_AS(co_await nowait.all(), orm::TransactionError);  // 55P03
+    };
+    CHECK_THROWS_AS(co_await orm::transaction(contender()), orm::TransactionError);  // the failed statement aborted it
+    auto skipper = [&]() -> awaitable<void> {
+      auto skip = orm::objects<User>().filter("age__lte", 30).order_by("age").select_for_update(false, true);
+      skipped_rows = (co_await skip.all()).size();
+    };
+    co_await orm::transaction(skipper());
+    CHECK(skipped_rows == 1);  // bob; alice is locked and skipped
+    release.cancel();
+    while (!holder_done) co_await test::sleep_for(std::chrono::milliseconds(5));
+  });
+}

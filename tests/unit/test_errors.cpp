@@ -33,6 +33,7 @@ TEST_CASE("SQLSTATE codes map to the documented error types", "[errors]") {
   expect_mapping<TransactionError>("40001");
   expect_mapping<TransactionError>("40P01");
   expect_mapping<TransactionError>("25P02");
+  expect_mapping<TransactionError>("55P03");
   expect_mapping<QueryCanceledError>("57014");
   expect_mapping<ParameterError>("22003");
   expect_mapping<ParameterError>("22P02");
