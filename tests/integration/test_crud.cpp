@@ -751,3 +751,24 @@ TEST_CASE("select_for_update locks rows for the transaction; NOWAIT fails and SK
     while (!holder_done) co_await test::sleep_for(std::chrono::milliseconds(5));
   });
 }
+
+TEST_CASE("only(): unloaded fields are reported as not loaded, distinct from NULL", "[db][crud][only]") {
+  test::SchemaDatabase db("only");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await seed();
+    auto q = orm::objects<User>().filter("username", "bob").only("username", "email");
+    const auto partial = co_await q.all();
+    REQUIRE(partial.rows.size() == 1);
+    const User& bob = partial.rows[0];
+    CHECK(bob.id > 0);  // the key is always loaded
+    CHECK(bob.username == "bob");
+    CHECK_FALSE(bob.email.has_value());  // loaded, and NULL in the database
+    CHECK(partial.loaded("email"));
+    CHECK(partial.loaded<&User::email>());
+    CHECK_FALSE(partial.loaded("age"));  // not loaded: the 0 is not the database's value
+    CHECK(bob.age == 0);
+    CHECK_FALSE(partial.loaded<&User::score>());
+    CHECK_THROWS_AS(partial.loaded("nope"), orm::FieldError);
+  });
+}

@@ -274,3 +274,12 @@ TEST_CASE("aggregates select only aggregate expressions (the original kept SELEC
                           " FROM \"user\" WHERE \"user\".\"is_active\" = $1 ORDER BY \"user\".\"age\" ASC LIMIT $2) AS matrx_sub");
   CHECK_THROWS_AS(compile_aggregate(qs.spec(), {{.function = "DROP", .alias = "x"}}), QueryError);
 }
+
+TEST_CASE("only() and defer() select a subset, always with the key", "[query][sql][only]") {
+  auto only = orm::objects<User>().filter("age__gt", 1).only("username").sql();
+  CHECK(only.sql == "SELECT \"user\".\"id\", \"user\".\"username\" FROM \"user\" WHERE \"user\".\"age\" > $1");
+  auto defer = orm::objects<User>().defer("meta", "tags", "created_at", "role", "is_active", "score", "email").sql();
+  CHECK(defer.sql == "SELECT \"user\".\"id\", \"user\".\"username\", \"user\".\"age\" FROM \"user\"");
+  CHECK_THROWS_AS(orm::objects<User>().only("nope"), FieldError);
+  CHECK_THROWS_WITH(orm::objects<User>().defer("id"), Catch::Contains("primary key and cannot be deferred"));
+}

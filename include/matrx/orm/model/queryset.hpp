@@ -48,6 +48,28 @@ inline Aggregate StdDev(std::string field) { return {"STDDEV", std::move(field),
 inline Aggregate Variance(std::string field) { return {"VARIANCE", std::move(field), false}; }
 
 template <Described M>
+class PartialQuerySet;
+
+/// Rows loaded with only some fields (QuerySet::only / defer). Every row is an M; loaded()
+/// tells which fields hold database values — the others are default-constructed, which is
+/// not the same as NULL.
+template <Described M>
+struct Partial {
+  std::vector<M> rows{};
+  std::vector<bool> loaded_fields{};  ///< by field index
+
+  bool loaded(std::string_view field) const {
+    const ModelInfo& m = model_info<M>();
+    if (auto i = m.index_of(field)) return loaded_fields[*i];
+    m.field(field);  // throws FieldError listing the fields
+    return false;
+  }
+  template <auto Member>
+    requires std::is_same_v<typename Column<Member>::Model, M>
+  bool loaded() const { return loaded_fields[Column<Member>::index()]; }
+};
+
+template <Described M>
 class QuerySet {
  public:
   QuerySet() { spec_.model = &model_info<M>(); }
@@ -118,6 +140,28 @@ class QuerySet {
     c.spec_.skip_locked = skip_locked;
     return c;
   }
+  /// Loads only these fields (the primary key always); see Partial. Call last.
+  template <class... Names>
+    requires(sizeof...(Names) > 0 && (std::is_convertible_v<const Names&, std::string_view> && ...))
+  PartialQuerySet<M> only(const Names&... names) const {
+    std::vector<bool> keep(spec_.model->fields.size(), false);
+    for (auto k : spec_.model->primary_keys) keep[k] = true;
+    (void(keep[field_index_checked(std::string_view(names))] = true), ...);
+    return PartialQuerySet<M>(*this, std::move(keep));
+  }
+  /// Loads every field but these (the primary key cannot be deferred); see Partial. Call last.
+  template <class... Names>
+    requires(sizeof...(Names) > 0 && (std::is_convertible_v<const Names&, std::string_view> && ...))
+  PartialQuerySet<M> defer(const Names&... names) const {
+    std::vector<bool> keep(spec_.model->fields.size(), true);
+    (void(keep[field_index_checked(std::string_view(names))] = false), ...);
+    for (auto k : spec_.model->primary_keys)
+      if (!keep[k])
+        throw FieldError(fmt::format("{}.{} is a primary key and cannot be deferred", spec_.model->name,
+                                     spec_.model->fields[k].name), ErrorContext{.model = spec_.model->name});
+    return PartialQuerySet<M>(*this, std::move(keep));
+  }
+
   /// pgvector nearest-neighbour order: rows closest to `probe` first (before any other
   /// order_by), rows whose vector is NULL left out unless `null_guard` is false. The probe's
   /// length is checked against the field's dimensions.
@@ -348,6 +392,34 @@ class QuerySet {
 
   SelectSpec spec_;
   std::string database_;
+};
+
+/// A QuerySet that loads only some fields (from only() or defer()).
+template <Described M>
+class PartialQuerySet {
+ public:
+  PartialQuerySet(QuerySet<M> query, std::vector<bool> keep) : query_(std::move(query)), keep_(std::move(keep)) {}
+
+  boost::asio::awaitable<Partial<M>> all() const {
+    SelectSpec s = query_.spec();
+    s.columns.clear();
+    for (std::size_t i = 0; i < keep_.size(); ++i)
+      if (keep_[i]) s.columns.push_back(i);
+    const Statement st = compile_select(s);
+    pg::Result r = co_await detail::run_statement(*s.model, st, "all", {});
+    co_return Partial<M>{detail::hydrate_all<M>(r, s.columns), keep_};
+  }
+  /// The SELECT this runs.
+  Statement sql() const {
+    SelectSpec s = query_.spec();
+    for (std::size_t i = 0; i < keep_.size(); ++i)
+      if (keep_[i]) s.columns.push_back(i);
+    return compile_select(s);
+  }
+
+ private:
+  QuerySet<M> query_;
+  std::vector<bool> keep_;
 };
 
 /// All rows of M, to refine: orm::objects<User>().filter(…).
