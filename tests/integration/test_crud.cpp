@@ -772,3 +772,28 @@ TEST_CASE("only(): unloaded fields are reported as not loaded, distinct from NUL
     CHECK_THROWS_AS(partial.loaded("nope"), orm::FieldError);
   });
 }
+
+TEST_CASE("callable defaults fill unset fields on create and bulk_create", "[db][crud][defaults]") {
+  test::SchemaDatabase db("defaults");
+  test::run([&]() -> awaitable<void> {
+    co_await db.execute("CREATE TABLE ticket (id uuid PRIMARY KEY, subject text NOT NULL, serial bigint NOT NULL)");
+    using testmodels::Ticket;
+    Ticket a{.subject = "first"};
+    co_await orm::create(a);
+    CHECK_FALSE(a.id.is_nil());
+    CHECK(a.serial > 0);
+    const orm::Uuid chosen = orm::Uuid::random();
+    Ticket b{.id = chosen, .subject = "given", .serial = 77};
+    co_await orm::create(b);
+    CHECK(b.id == chosen);  // a set value is kept
+    CHECK(b.serial == 77);
+    std::vector<Ticket> many(3);
+    for (auto& t : many) t.subject = "bulk";
+    co_await orm::bulk_create(many);
+    CHECK(many[0].id != many[1].id);
+    CHECK(many[2].serial == many[1].serial + 1);
+    auto all = orm::objects<Ticket>();
+    const auto n = co_await all.count();
+    CHECK(n == 5);
+  });
+}

@@ -75,4 +75,18 @@ MATRX_MODEL(Document, orm::defaults(),
             (title),
             (embedding, orm::dimensions(3)))
 
+struct Ticket {  // a client-side key made by a callable default
+  orm::Uuid id{};
+  std::string subject{};
+  std::int64_t serial = 0;
+};
+inline std::int64_t next_serial() {
+  static std::int64_t n = 0;
+  return ++n;
+}
+MATRX_MODEL(Ticket, orm::defaults(),
+            (id, orm::primary_key, orm::default_fn([] { return orm::Uuid::random(); })),
+            (subject),
+            (serial, orm::default_fn(next_serial)))
+
 }  // namespace testmodels

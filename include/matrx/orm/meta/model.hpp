@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -46,6 +47,7 @@ struct FieldDef {
   using value_type = T;
   T M::*member;
   FieldInfo info;
+  std::function<T()> make_default{};  ///< orm::default_fn, if any
 };
 
 template <class M, class... Fields>
@@ -56,6 +58,9 @@ struct ModelDef {
 };
 
 namespace detail {
+template <class O> struct is_default_fn : std::false_type {};
+template <class F> struct is_default_fn<options::DefaultFn<F>> : std::true_type {};
+
 // M is given explicitly so that members inherited from a base struct still describe M.
 template <class M, class T, class Base, class... Options>
 FieldDef<M, T> make_field(T Base::*member, const char* member_name, const Options&... options) {
@@ -66,7 +71,11 @@ FieldDef<M, T> make_field(T Base::*member, const char* member_name, const Option
   (options.apply(info), ...);
   sql_type<T>::describe(info);
   finish_sql_type(info);
-  return FieldDef<M, T>{static_cast<T M::*>(member), std::move(info)};
+  FieldDef<M, T> def{static_cast<T M::*>(member), std::move(info)};
+  ([&] {
+    if constexpr (is_default_fn<Options>::value) def.make_default = [make = options.make] { return T(make()); };
+  }(), ...);
+  return def;
 }
 
 template <class M, class... Fields>

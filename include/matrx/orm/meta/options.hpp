@@ -28,6 +28,12 @@ struct DbDefault { std::string sql; void apply(FieldInfo& f) const { f.default_k
 struct Column { std::string name; void apply(FieldInfo& f) const { f.name = name; } };
 struct Choices { std::vector<std::string> values; void apply(FieldInfo& f) const { f.choices = values; } };
 struct EnumType { std::string name; void apply(FieldInfo& f) const { f.enum_type = name; } };
+/// A client-side default computed at insert time (see orm::default_fn).
+template <class F>
+struct DefaultFn {
+  F make;
+  void apply(FieldInfo& f) const { f.default_kind = DefaultKind::value; }
+};
 }  // namespace options
 
 inline constexpr options::PrimaryKey primary_key{};
@@ -47,6 +53,10 @@ inline options::Column column(std::string name) { return {std::move(name)}; }
 inline options::Choices choices(std::initializer_list<const char*> values) {
   return {std::vector<std::string>(values.begin(), values.end())};
 }
+/// A default computed by `make()` when an object is created while the field still holds its
+/// default-constructed value: default_fn([] { return orm::Uuid::random(); }).
+template <class F>
+options::DefaultFn<F> default_fn(F make) { return {std::move(make)}; }
 /// SQL name of an enum type (default: snake_case of the C++ enum's name).
 inline options::EnumType enum_type(std::string name) { return {std::move(name)}; }
 

@@ -40,6 +40,14 @@ std::vector<std::size_t> insert_columns(const M* objs, std::size_t n) {
   return cols;
 }
 
+/// Fills fields that have an orm::default_fn and still hold their default-constructed value.
+template <Described M>
+void apply_defaults(M& obj) {
+  for_each_field<M>([&](const auto& f, std::size_t) {
+    if (f.make_default && is_unset(obj.*(f.member))) obj.*(f.member) = f.make_default();
+  });
+}
+
 template <Described M>
 void validate_object(const M& obj) {
   const ModelInfo& m = model_info<M>();
@@ -145,6 +153,7 @@ boost::asio::awaitable<void> create(M& obj) {
       if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
         if (i == *m.version_field) obj.*(f.member) = 1;
     });
+  detail::apply_defaults(obj);
   const SignalContext created{.created = true};
   co_await signals<M>::pre_save().send(obj, created);
   co_await signals<M>::pre_create().send(obj, created);
@@ -214,6 +223,7 @@ boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
   const ModelInfo& m = model_info<M>();
   if (objs.empty()) co_return 0;
   for (auto& o : objs) {
+    detail::apply_defaults(o);
     if (m.version_field)
       for_each_field<M>([&](const auto& f, std::size_t i) {
         if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
