@@ -797,3 +797,39 @@ TEST_CASE("callable defaults fill unset fields on create and bulk_create", "[db]
     CHECK(n == 5);
   });
 }
+
+TEST_CASE("exclude, distinct, distinct_on and using_database through the QuerySet API", "[db][crud][queryset]") {
+  test::SchemaDatabase db("qs");
+  const std::string other_schema = db.schema + "_other";
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await seed();  // roles: all member; ages 20..60
+    auto notbob = orm::objects<User>().exclude("username", "bob").exclude(col<&User::age> > 50);
+    const auto left = co_await notbob.values_flat<&User::username>();
+    CHECK(left == std::vector<std::string>{"alice", "carol", "dave"});
+    const auto young_with_email = orm::objects<User>().exclude({{"age__lt", 40}, {"email__isnull", false}});
+    const auto lookup_exclude = co_await young_with_email.count();
+    CHECK(lookup_exclude == 4);  // only alice (20, has email) is excluded
+    auto roles = orm::objects<User>().distinct();
+    const auto distinct_roles = co_await roles.values_flat<&User::role>();
+    CHECK(distinct_roles == std::vector<Role>{Role::member});  // DISTINCT over the selected column
+    auto one_per_role = orm::objects<User>().distinct_on("role").order_by("role", "-age");
+    const auto oldest = co_await one_per_role.all();
+    REQUIRE(oldest.size() == 1);
+    CHECK(oldest[0].username == "eve");  // the oldest member
+
+    // A second registered database (another schema here) reached with using_database().
+    co_await db.execute("CREATE SCHEMA " + other_schema);
+    co_await db.execute("CREATE TABLE " + other_schema + ".\"user\" (LIKE \"user\" INCLUDING ALL)");
+    co_await db.execute("INSERT INTO " + other_schema + ".\"user\" SELECT * FROM \"user\" WHERE username = 'eve'");
+    test::pg::DatabaseConfig other{.name = "other"};
+    other.url = "options='-c search_path=" + other_schema + "," + db.schema + "'";
+    test::pg::register_database(other);
+    auto elsewhere = orm::objects<User>().using_database("other");
+    const auto there = co_await elsewhere.count();
+    const auto here = co_await orm::objects<User>().count();
+    CHECK(there == 1);
+    CHECK(here == 5);
+  });
+  test::pg::unregister_database("other");
+}
