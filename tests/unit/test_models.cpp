@@ -89,3 +89,33 @@ TEST_CASE("models keep designated initializers", "[meta]") {
   CHECK(u.is_active);
   CHECK(u.role == testmodels::Role::member);
 }
+
+namespace optionmodels {
+namespace orm = matrx::orm;
+enum class Mood { calm, angry };
+BOOST_DESCRIBE_ENUM(Mood, calm, angry)
+struct Profile {
+  std::int64_t id = 0;
+  std::string display{};
+  nlohmann::json raw{};
+  Mood mood = Mood::calm;
+  std::vector<Mood> history{};
+};
+MATRX_MODEL(Profile, orm::table("profiles"),
+            (id, orm::primary_key),
+            (display, orm::column("display_name")),
+            (raw, orm::plain_json),
+            (mood, orm::enum_type("mood_kind")),
+            (history, orm::enum_type("mood_kind")))
+}  // namespace optionmodels
+
+TEST_CASE("column, plain_json and enum_type options", "[meta]") {
+  const ModelInfo& p = model_info<optionmodels::Profile>();
+  CHECK(p.fields[1].name == "display_name");
+  CHECK(p.fields[1].member == "display");
+  CHECK(p.find("display") == nullptr);  // lookups use the column name
+  CHECK(p.field("raw").sql_type == "json");
+  CHECK(p.field("mood").sql_type == "mood_kind");
+  CHECK(p.field("history").sql_type == "mood_kind[]");
+  CHECK(p.field("history").choices == std::vector<std::string>{"calm", "angry"});
+}

@@ -283,3 +283,25 @@ TEST_CASE("only() and defer() select a subset, always with the key", "[query][sq
   CHECK_THROWS_AS(orm::objects<User>().only("nope"), FieldError);
   CHECK_THROWS_WITH(orm::objects<User>().defer("id"), Catch::Contains("primary key and cannot be deferred"));
 }
+
+TEST_CASE("anchored case-insensitive matches, typed JSON key sets, statistical aggregates", "[query][sql]") {
+  auto is = compile_count(users(Q{{"username__istartswith", "Al"}}.resolve(U)));
+  CHECK(is.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"username\" ILIKE $1");
+  CHECK(params_of(is) == P{"Al%"});
+  auto ie = compile_count(users(Q{{"username__iendswith", "CE"}}.resolve(U)));
+  CHECK(params_of(ie) == P{"%CE"});
+  auto typed_ie = compile_count(users(col<&User::username>.iendswith("ce").node()));
+  CHECK(typed_ie.sql == ie.sql);
+  const std::vector<std::string> keys{"a", "b"};
+  auto any = compile_count(users(col<&User::meta>.has_any_key(keys).node()));
+  CHECK(any.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" ?| $1");
+  CHECK(params_of(any) == P{"{a,b}"});
+  auto all = compile_count(users(col<&User::meta>.has_all_keys(keys).node()));
+  CHECK(all.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" ?& $1");
+  auto within = compile_count(users(col<&User::meta>.json_contained_by(nlohmann::json{{"a", 1}}).node()));
+  CHECK(within.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" <@ $1");
+  auto stats = compile_aggregate(users(), {{.function = "STDDEV", .field = 3, .alias = "age__stddev"},
+                                           {.function = "VARIANCE", .field = 3, .alias = "age__variance"}});
+  CHECK(stats.sql == "SELECT STDDEV(\"user\".\"age\") AS \"age__stddev\", VARIANCE(\"user\".\"age\") AS \"age__variance\" "
+                     "FROM \"user\"");
+}

@@ -95,7 +95,9 @@ struct sql_type<std::vector<T>> {
     f.element_kind = element.kind;
     if (f.choices.empty()) f.choices = element.choices;
     if (f.enum_type.empty()) f.enum_type = element.enum_type;
-    if (f.sql_type.empty()) f.sql_type = element.sql_type + "[]";
+    // An enum_type option on the array field names the element type.
+    const std::string element_sql = element.kind == ValueKind::enumeration ? f.enum_type : element.sql_type;
+    if (f.sql_type.empty()) f.sql_type = element_sql + "[]";
   }
 };
 
