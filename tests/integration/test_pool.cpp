@@ -302,3 +302,27 @@ TEST_CASE("a pool shared by coroutines on a 2-thread io_context gives every quer
   CHECK(cancelled > 0);
   CHECK(pool.stats().size <= 2);
 }
+
+TEST_CASE("connections idle longer than idle_timeout are closed above min_size", "[db][pool]") {
+  test::run([]() -> awaitable<void> {
+    PoolConfig cfg = small(3);
+    cfg.idle_timeout = 50ms;
+    Pool pool(co_await test::asio::this_coro::executor, test::db_options(), cfg);
+    {
+      auto a = co_await pool.acquire();
+      auto b = co_await pool.acquire();
+      co_await a->execute("SELECT 1");
+      co_await b->execute("SELECT 1");
+    }
+    CHECK(pool.stats().idle == 2);
+    co_await sleep_for(120ms);
+    {
+      auto c = co_await pool.acquire();  // returning it trims the other, long-idle connection
+      co_await c->execute("SELECT 1");
+    }
+    const auto s = pool.stats();
+    CHECK(s.closed_idle == 1);
+    CHECK(s.size == 1);
+    CHECK(s.idle == 1);
+  });
+}
