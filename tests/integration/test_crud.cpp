@@ -833,3 +833,30 @@ TEST_CASE("exclude, distinct, distinct_on and using_database through the QuerySe
   });
   test::pg::unregister_database("other");
 }
+
+TEST_CASE("model-level helpers: count, exists, update_where, delete_where", "[db][crud][helpers]") {
+  test::SchemaDatabase db("helpers");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await seed();  // ages 20..60, emails on alice, carol, eve
+    const auto adults = co_await orm::count<User>(Q("age__gte", 30));
+    CHECK(adults == 4);
+    const auto has_eve = co_await orm::exists<User>(Q("username", "eve"));
+    CHECK(has_eve);
+    const auto has_zed = co_await orm::exists<User>(Q("username", "zed"));
+    CHECK_FALSE(has_zed);
+    // Two WHERE parameters, one SET parameter: the case the original's update_where broke on.
+    const auto result = co_await orm::update_where<User>(Q("age__gte", 30) && Q("email__isnull", false), "score", 7.5);
+    CHECK(result.rows_affected == 2);  // carol, eve
+    REQUIRE(result.rows.size() == 2);
+    CHECK(result.rows[0].score == 7.5);
+    const std::vector<orm::FieldUpdate> both{{"age", orm::F("age") * 2}, {"is_active", false}};
+    const auto doubled = co_await orm::update_where<User>(Q("username", "bob"), both);
+    CHECK(doubled.rows.at(0).age == 60);
+    CHECK_FALSE(doubled.rows.at(0).is_active);
+    const auto deleted = co_await orm::delete_where<User>(Q("is_active", false));
+    CHECK(deleted == 1);
+    const auto left = co_await orm::count<User>(Q("age__gte", 0));
+    CHECK(left == 4);
+  });
+}

@@ -396,6 +396,31 @@ boost::asio::awaitable<std::int64_t> bulk_delete(const std::vector<M>& objs) {
   co_return r.affected_rows();
 }
 
+// The original's model-level helpers, as thin wrappers over QuerySet.
+/// Rows matching the filters: orm::count<User>(Q("age__gte", 18)).
+template <Described M>
+boost::asio::awaitable<std::int64_t> count(const Q& filters) {
+  co_return co_await objects<M>().filter(filters).count();
+}
+template <Described M>
+boost::asio::awaitable<bool> exists(const Q& filters) {
+  co_return co_await objects<M>().filter(filters).exists();
+}
+/// UPDATE the matching rows: {rows_affected, rows}. update_where<User>(Q("age__lt", 18), "is_active", false).
+template <Described M>
+boost::asio::awaitable<UpdateResult<M>> update_where(const Q& filters, std::string field, Value value) {
+  co_return co_await objects<M>().filter(filters).update(std::move(field), std::move(value));
+}
+template <Described M>
+boost::asio::awaitable<UpdateResult<M>> update_where(const Q& filters, std::vector<FieldUpdate> values) {
+  co_return co_await objects<M>().filter(filters).update(std::move(values));
+}
+/// DELETE the matching rows; returns how many.
+template <Described M>
+boost::asio::awaitable<std::int64_t> delete_where(const Q& filters) {
+  co_return co_await objects<M>().filter(filters).remove();
+}
+
 /// Shorthands: orm::get<User>(orm::col<&User::id> == 5), orm::get<User>(Q("username", "bob")).
 template <Described M>
 boost::asio::awaitable<M> get(const Where<M>& where) {
