@@ -830,6 +830,10 @@ TEST_CASE("exclude, distinct, distinct_on and using_database through the QuerySe
     const auto here = co_await orm::objects<User>().count();
     CHECK(there == 1);
     CHECK(here == 5);
+    auto partial_elsewhere = elsewhere.only("username");  // only() keeps the chosen database
+    const auto partial = co_await partial_elsewhere.all();
+    REQUIRE(partial.rows.size() == 1);
+    CHECK(partial.rows[0].username == "eve");
   });
   test::pg::unregister_database("other");
 }

@@ -336,6 +336,8 @@ class QuerySet {
   }
 
   const SelectSpec& spec() const noexcept { return spec_; }
+  /// The database chosen with using_database(), or "" for the model's.
+  const std::string& database() const noexcept { return database_; }
   /// The SELECT this QuerySet runs (for logging and tests).
   Statement sql() const { return compile_select(spec_); }
 
@@ -406,7 +408,7 @@ class PartialQuerySet {
     for (std::size_t i = 0; i < keep_.size(); ++i)
       if (keep_[i]) s.columns.push_back(i);
     const Statement st = compile_select(s);
-    pg::Result r = co_await detail::run_statement(*s.model, st, "all", {});
+    pg::Result r = co_await detail::run_statement(*s.model, st, "all", query_.database());
     co_return Partial<M>{detail::hydrate_all<M>(r, s.columns), keep_};
   }
   /// The SELECT this runs.
