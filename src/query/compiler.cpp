@@ -10,16 +10,28 @@
 namespace matrx::orm {
 
 namespace {
+using query::ExprKind;
 using query::Op;
+
+bool needs_wrap(const SelectSpec& s) {
+  return s.limit || s.offset || s.distinct || !s.distinct_on.empty() || s.group_by || s.having ||
+         std::any_of(s.annotations.begin(), s.annotations.end(),
+                     [](const query::Annotation& a) { return query::contains_aggregate(*a.expr); });
+}
 
 struct Writer {
   const ModelInfo& model;
-  std::string sql;
-  pg::Params params;
+  pg::Params& params;
+  const Writer* parent = nullptr;
+  std::string table{};  ///< how columns are qualified: "schema"."table", or a subquery alias
+  int depth = 0;
+  std::string sql{};
 
-  std::string column(std::size_t field) const {
-    return model.qualified_table() + "." + quote_identifier(model.fields.at(field).name);
-  }
+  Writer(const ModelInfo& m, pg::Params& p, const Writer* up = nullptr, std::string alias = {})
+      : model(m), params(p), parent(up), table(alias.empty() ? m.qualified_table() : std::move(alias)),
+        depth(up ? up->depth + 1 : 0) {}
+
+  std::string column(std::size_t field) const { return table + "." + quote_identifier(model.fields.at(field).name); }
   std::string param(const Param& p) {
     if (p.null) params.add_null(p.oid);
     else params.add_encoded(p.bytes, p.oid, p.binary);
@@ -30,28 +42,102 @@ struct Writer {
     return fmt::format("${}", params.size());
   }
 
+  // ---- expressions --------------------------------------------------------------------------
+  std::string list(const std::vector<query::ExprPtr>& items) {
+    std::string out;
+    for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + expr(*items[i]);
+    return out;
+  }
+  std::string nested(const SelectSpec& inner, bool select_one) {
+    if (!inner.model) throw QueryError("a subquery needs a model");
+    Writer w(*inner.model, params, this, quote_identifier(fmt::format("matrx_sq{}", depth + 1)));
+    w.select(inner, true, select_one);
+    return w.sql;
+  }
+  std::string expr(const query::Expr& e) {
+    switch (e.kind) {
+      case ExprKind::field:
+        if (!e.field) throw QueryError(fmt::format("field '{}' was not resolved against {}", e.name, model.name));
+        return column(*e.field);
+      case ExprKind::outer_field: {
+        if (!parent)
+          throw QueryError(fmt::format("OuterRef(\"{}\") is only meaningful inside a subquery", e.name),
+                           ErrorContext{.model = model.name});
+        const auto i = parent->model.index_of(e.name);
+        if (!i) parent->model.field(e.name);  // throws FieldError naming the outer model's fields
+        return parent->column(*i);
+      }
+      case ExprKind::value: return param(e.param ? *e.param : orm::detail::encode_untyped(*e.literal));
+      case ExprKind::star: return "*";
+      case ExprKind::call: return e.name + "(" + list(e.args) + ")";
+      case ExprKind::aggregate: return e.name + "(" + (e.distinct ? "DISTINCT " : "") + list(e.args) + ")";
+      case ExprKind::window: {
+        std::string out = expr(*e.args.at(0)) + " OVER (";
+        std::string inner;
+        if (!e.partition_by.empty()) inner += "PARTITION BY " + list(e.partition_by);
+        if (!e.order_by.empty()) {
+          inner += inner.empty() ? "ORDER BY " : " ORDER BY ";
+          for (std::size_t i = 0; i < e.order_by.size(); ++i)
+            inner += (i ? ", " : "") + expr(*e.order_by[i]) + (e.order_descending[i] ? " DESC" : " ASC");
+        }
+        if (!e.frame.empty()) inner += (inner.empty() ? "" : " ") + e.frame;
+        return out + inner + ")";
+      }
+      case ExprKind::binary:
+      case ExprKind::compare: {
+        std::string a = expr(*e.args.at(0));
+        std::string b = expr(*e.args.at(1));
+        return "(" + a + " " + e.name + " " + b + ")";
+      }
+      case ExprKind::cast: return "CAST(" + expr(*e.args.at(0)) + " AS " + e.name + ")";
+      case ExprKind::extract: return "EXTRACT(" + e.name + " FROM " + expr(*e.args.at(0)) + ")";
+      case ExprKind::json_text: {
+        std::string a = expr(*e.args.at(0));
+        return "(" + a + " " + e.name + " " + expr(*e.args.at(1)) + ")";
+      }
+      case ExprKind::subquery: return "(" + nested(*e.query, false) + ")";
+      case ExprKind::exists: return "EXISTS (" + nested(*e.query, true) + ")";
+      case ExprKind::cte_column:
+        return "(SELECT " + quote_identifier(e.column) + " FROM " + quote_identifier(e.name) + ")";
+    }
+    return {};
+  }
+
+  // ---- conditions ---------------------------------------------------------------------------
+  std::string lhs(const query::Node& n) { return n.lhs ? expr(*n.lhs) : column(n.field); }
+  std::string rhs(const query::Node& n, std::size_t i) { return n.rhs ? expr(*n.rhs) : param(n.params.at(i)); }
+  void binary(const query::Node& n, const char* op) {
+    sql += lhs(n);
+    sql += op;
+    sql += rhs(n, 0);
+  }
+
   void condition(const query::Node& n) {
     switch (n.op) {
-      case Op::eq: sql += column(n.field) + " = " + param(n.params.at(0)); return;
-      case Op::ne: sql += column(n.field) + " IS DISTINCT FROM " + param(n.params.at(0)); return;
-      case Op::lt: sql += column(n.field) + " < " + param(n.params.at(0)); return;
-      case Op::lte: sql += column(n.field) + " <= " + param(n.params.at(0)); return;
-      case Op::gt: sql += column(n.field) + " > " + param(n.params.at(0)); return;
-      case Op::gte: sql += column(n.field) + " >= " + param(n.params.at(0)); return;
-      case Op::in: sql += column(n.field) + " = ANY(" + param(n.params.at(0)) + ")"; return;
-      case Op::is_null: sql += column(n.field) + " IS NULL"; return;
-      case Op::is_not_null: sql += column(n.field) + " IS NOT NULL"; return;
-      case Op::like: sql += column(n.field) + " LIKE " + param(n.params.at(0)); return;
-      case Op::ilike: sql += column(n.field) + " ILIKE " + param(n.params.at(0)); return;
+      case Op::eq: binary(n, " = "); return;
+      case Op::ne: binary(n, " IS DISTINCT FROM "); return;
+      case Op::lt: binary(n, " < "); return;
+      case Op::lte: binary(n, " <= "); return;
+      case Op::gt: binary(n, " > "); return;
+      case Op::gte: binary(n, " >= "); return;
+      case Op::in:
+        if (n.rhs) binary(n, " IN ");
+        else sql += lhs(n) + " = ANY(" + param(n.params.at(0)) + ")";
+        return;
+      case Op::is_null: sql += lhs(n) + " IS NULL"; return;
+      case Op::is_not_null: sql += lhs(n) + " IS NOT NULL"; return;
+      case Op::like: binary(n, " LIKE "); return;
+      case Op::ilike: binary(n, " ILIKE "); return;
       case Op::between:
-        sql += column(n.field) + " BETWEEN " + param(n.params.at(0));
+        sql += lhs(n) + " BETWEEN " + param(n.params.at(0));
         sql += " AND " + param(n.params.at(1));
         return;
-      case Op::json_has_key: sql += column(n.field) + " ? " + param(n.params.at(0)); return;
-      case Op::json_has_any: sql += column(n.field) + " ?| " + param(n.params.at(0)); return;
-      case Op::json_has_all: sql += column(n.field) + " ?& " + param(n.params.at(0)); return;
-      case Op::json_contains: sql += column(n.field) + " @> " + param(n.params.at(0)); return;
-      case Op::json_contained_by: sql += column(n.field) + " <@ " + param(n.params.at(0)); return;
+      case Op::json_has_key: binary(n, " ? "); return;
+      case Op::json_has_any: binary(n, " ?| "); return;
+      case Op::json_has_all: binary(n, " ?& "); return;
+      case Op::json_contains: binary(n, " @> "); return;
+      case Op::json_contained_by: binary(n, " <@ "); return;
+      case Op::condition: sql += expr(*n.lhs); return;
       case Op::always_true: sql += "TRUE"; return;
       case Op::always_false: sql += "FALSE"; return;
       case Op::and_:
@@ -72,6 +158,27 @@ struct Writer {
     }
   }
 
+  // ---- statements ---------------------------------------------------------------------------
+  void ctes(const SelectSpec& s) {
+    if (s.ctes.empty()) return;
+    const bool recursive = std::any_of(s.ctes.begin(), s.ctes.end(), [](const Cte& c) { return c.recursive; });
+    sql += recursive ? "WITH RECURSIVE " : "WITH ";
+    for (std::size_t i = 0; i < s.ctes.size(); ++i) {
+      const Cte& c = s.ctes[i];
+      sql += (i ? ", " : "") + quote_identifier(c.name) + " AS (";
+      if (c.query) {
+        Writer w(*c.query->model, params);
+        w.select(*c.query, false, false);
+        sql += w.sql;
+      } else {
+        const std::size_t offset = params.size();
+        sql += renumber_placeholders(c.sql, offset, c.params.size());
+        for (const auto& p : c.params) param(p);
+      }
+      sql += ")";
+    }
+    sql += " ";
+  }
   void where(const SelectSpec& s) {
     if (!s.where) return;
     sql += " WHERE ";
@@ -82,19 +189,42 @@ struct Writer {
     if (nearest_param.empty()) nearest_param = param(n.vector);
     return column(n.field) + " " + vector_operator(n.metric) + " " + nearest_param;
   }
+  void group_having(const SelectSpec& s) {
+    const bool aggregated = std::any_of(s.annotations.begin(), s.annotations.end(),
+                                        [](const query::Annotation& a) { return query::contains_aggregate(*a.expr); });
+    if (s.group_by) {
+      if (!s.group_by->empty()) {
+        sql += " GROUP BY ";
+        for (std::size_t i = 0; i < s.group_by->size(); ++i) sql += (i ? ", " : "") + column((*s.group_by)[i]);
+      }
+    } else if (aggregated) {
+      // Every field is selected: group by the primary key (the others depend on it).
+      sql += " GROUP BY ";
+      for (std::size_t i = 0; i < model.primary_keys.size(); ++i) sql += (i ? ", " : "") + column(model.primary_keys[i]);
+    }
+    if (s.having) {
+      sql += " HAVING ";
+      condition(*s.having);
+    }
+  }
   void order_limit(const SelectSpec& s) {
     if (!s.order.empty() || s.nearest) {
       sql += " ORDER BY ";
       if (s.nearest) sql += distance(*s.nearest) + (s.order.empty() ? "" : ", ");
       for (std::size_t i = 0; i < s.order.size(); ++i) {
         if (i) sql += ", ";
-        sql += column(s.order[i].field) + (s.order[i].descending ? " DESC" : " ASC");
+        sql += s.order[i].alias.empty() ? column(s.order[i].field) : quote_identifier(s.order[i].alias);
+        sql += s.order[i].descending ? " DESC" : " ASC";
       }
     }
     if (s.limit) sql += " LIMIT " + int_param(*s.limit);
     if (s.offset) sql += " OFFSET " + int_param(*s.offset);
   }
-  void select(const SelectSpec& s, bool with_lock) {
+  std::string from() const {
+    return parent ? model.qualified_table() + " AS " + table : model.qualified_table();
+  }
+  void select(const SelectSpec& s, bool with_lock, bool select_one = false) {
+    ctes(s);
     sql += "SELECT ";
     if (!s.distinct_on.empty()) {
       sql += "DISTINCT ON (";
@@ -103,10 +233,26 @@ struct Writer {
     } else if (s.distinct) {
       sql += "DISTINCT ";
     }
-    sql += select_list(model, s.columns);
-    if (s.nearest && s.nearest->select_distance) sql += ", " + distance(*s.nearest) + " AS matrx_distance";
-    sql += " FROM " + model.qualified_table();
+    if (select_one) {
+      sql += "1";
+    } else if (s.projection) {
+      sql += expr(*s.projection);
+    } else {
+      std::string fields;
+      if (s.group_by) {
+        for (auto i : *s.group_by) fields += (fields.empty() ? "" : ", ") + column(i);
+      } else if (s.columns.empty()) {
+        for (std::size_t i = 0; i < model.fields.size(); ++i) fields += (i ? ", " : "") + column(i);
+      } else {
+        for (auto i : s.columns) fields += (fields.empty() ? "" : ", ") + column(i);
+      }
+      sql += fields;
+      if (s.nearest && s.nearest->select_distance) sql += ", " + distance(*s.nearest) + " AS matrx_distance";
+      for (const auto& a : s.annotations) sql += (sql.back() == ' ' ? "" : ", ") + expr(*a.expr) + " AS " + quote_identifier(a.alias);
+    }
+    sql += " FROM " + from();
     where(s);
+    group_having(s);
     order_limit(s);
     if (with_lock && s.lock != RowLock::none) {
       sql += s.lock == RowLock::for_update ? " FOR UPDATE" : " FOR SHARE";
@@ -122,8 +268,8 @@ const ModelInfo& model_of(const SelectSpec& s) {
 }
 
 void check_plain_write(const SelectSpec& s, const char* what) {
-  if (!s.order.empty() || s.limit || s.offset || s.distinct || !s.distinct_on.empty())
-    throw QueryError(fmt::format("{} cannot be combined with order_by, slicing or distinct", what),
+  if (!s.order.empty() || s.limit || s.offset || s.distinct || !s.distinct_on.empty() || s.group_by || s.having)
+    throw QueryError(fmt::format("{} cannot be combined with order_by, slicing, distinct or grouping", what),
                      ErrorContext{.model = s.model->name, .operation = what,
                                   .hint = "filter by primary keys instead, e.g. {\"id__in\", ids}"});
 }
@@ -154,14 +300,16 @@ std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& 
 }
 
 Statement compile_select(const SelectSpec& spec) {
-  Writer w{model_of(spec), {}, {}};
+  pg::Params params;
+  Writer w(model_of(spec), params);
   w.select(spec, true);
-  return Statement{std::move(w.sql), std::move(w.params)};
+  return Statement{std::move(w.sql), std::move(params)};
 }
 
 Statement compile_count(const SelectSpec& spec) {
-  Writer w{model_of(spec), {}, {}};
-  if (spec.limit || spec.offset || spec.distinct || !spec.distinct_on.empty()) {
+  pg::Params params;
+  Writer w(model_of(spec), params);
+  if (needs_wrap(spec)) {
     w.sql += "SELECT count(*) FROM (";
     SelectSpec inner = spec;
     inner.lock = RowLock::none;
@@ -169,81 +317,136 @@ Statement compile_count(const SelectSpec& spec) {
     w.select(inner, false);
     w.sql += ") AS matrx_count";
   } else {
+    w.ctes(spec);
     w.sql += "SELECT count(*) FROM " + w.model.qualified_table();
     w.where(spec);
   }
-  return Statement{std::move(w.sql), std::move(w.params)};
+  return Statement{std::move(w.sql), std::move(params)};
 }
 
-Statement compile_aggregate(const SelectSpec& spec, const std::vector<AggregateSpec>& aggregates) {
+Statement compile_aggregate(const SelectSpec& spec, const std::vector<query::Annotation>& aggregates) {
   const ModelInfo& m = model_of(spec);
   if (aggregates.empty()) throw QueryError("aggregate() needs at least one aggregate", ErrorContext{.model = m.name});
-  Writer w{m, {}, {}};
-  const bool sliced = spec.limit || spec.offset || spec.distinct || !spec.distinct_on.empty();
-  // Over a slice, aggregate the inner query's columns by name.
-  auto argument = [&](const AggregateSpec& a) -> std::string {
-    if (!a.field) return "*";
-    const std::string col = sliced ? "matrx_sub." + quote_identifier(m.fields.at(*a.field).name) : w.column(*a.field);
-    return (a.distinct ? "DISTINCT " : "") + col;
-  };
+  for (const auto& a : aggregates)
+    if (!query::contains_aggregate(*a.expr))
+      throw QueryError(fmt::format("aggregate(): '{}' is not an aggregate (Count, Sum, Avg, Min, Max, StdDev, Variance)", a.alias),
+                       ErrorContext{.model = m.name, .operation = "aggregate"});
+  pg::Params params;
+  const bool wrapped = needs_wrap(spec);
+  // Over a wrapped query, the aggregates read the inner query's columns by name.
+  Writer w(m, params, nullptr, wrapped ? std::string("matrx_sub") : std::string());
+  if (!wrapped) w.ctes(spec);
   w.sql += "SELECT ";
-  for (std::size_t i = 0; i < aggregates.size(); ++i) {
-    const auto& a = aggregates[i];
-    static constexpr std::string_view allowed[] = {"COUNT", "SUM", "AVG", "MIN", "MAX", "STDDEV", "VARIANCE"};
-    if (std::find(std::begin(allowed), std::end(allowed), a.function) == std::end(allowed))
-      throw QueryError(fmt::format("unknown aggregate function '{}'", a.function), ErrorContext{.model = m.name});
-    w.sql += (i ? ", " : "") + a.function + "(" + argument(a) + ") AS " + quote_identifier(a.alias);
-  }
-  if (sliced) {
+  for (std::size_t i = 0; i < aggregates.size(); ++i)
+    w.sql += (i ? ", " : "") + w.expr(*aggregates[i].expr) + " AS " + quote_identifier(aggregates[i].alias);
+  if (wrapped) {
     w.sql += " FROM (";
     SelectSpec inner = spec;
     inner.lock = RowLock::none;
-    w.select(inner, false);
-    w.sql += ") AS matrx_sub";
+    Writer in(m, params);
+    in.select(inner, false);
+    w.sql += in.sql + ") AS matrx_sub";
   } else {
     w.sql += " FROM " + m.qualified_table();
     w.where(spec);
   }
-  return Statement{std::move(w.sql), std::move(w.params)};
+  return Statement{std::move(w.sql), std::move(params)};
 }
 
 Statement compile_exists(const SelectSpec& spec) {
-  Writer w{model_of(spec), {}, {}};
+  pg::Params params;
+  Writer w(model_of(spec), params);
+  w.ctes(spec);
   w.sql += "SELECT EXISTS (SELECT 1 FROM " + w.model.qualified_table();
   w.where(spec);
   SelectSpec rest = spec;
   rest.order.clear();
   rest.nearest.reset();
+  w.group_having(rest);
   w.order_limit(rest);
   w.sql += ")";
-  return Statement{std::move(w.sql), std::move(w.params)};
+  return Statement{std::move(w.sql), std::move(params)};
 }
 
 Statement compile_update(const SelectSpec& spec, const std::vector<Assignment>& set, bool returning) {
   const ModelInfo& m = model_of(spec);
   check_plain_write(spec, "update");
   if (set.empty()) throw QueryError("update() needs at least one field to set", ErrorContext{.model = m.name, .operation = "update"});
-  Writer w{m, {}, {}};
+  pg::Params params;
+  Writer w(m, params);
+  w.ctes(spec);
   w.sql += "UPDATE " + m.qualified_table() + " SET ";
   for (std::size_t i = 0; i < set.size(); ++i) {
     const Assignment& a = set[i];
     if (i) w.sql += ", ";
     w.sql += quote_identifier(m.fields.at(a.field).name) + " = ";
-    if (a.base_field) w.sql += w.column(*a.base_field) + " " + a.op + " ";
-    w.sql += w.param(a.value);
+    w.sql += a.expr ? w.expr(*a.expr) : w.param(a.value);
   }
   w.where(spec);
   if (returning) w.sql += " RETURNING " + select_list(m, {});
-  return Statement{std::move(w.sql), std::move(w.params)};
+  return Statement{std::move(w.sql), std::move(params)};
 }
 
 Statement compile_delete(const SelectSpec& spec) {
   const ModelInfo& m = model_of(spec);
   check_plain_write(spec, "delete");
-  Writer w{m, {}, {}};
+  pg::Params params;
+  Writer w(m, params);
+  w.ctes(spec);
   w.sql += "DELETE FROM " + m.qualified_table();
   w.where(spec);
-  return Statement{std::move(w.sql), std::move(w.params)};
+  return Statement{std::move(w.sql), std::move(params)};
+}
+
+std::string renumber_placeholders(std::string_view sql, std::size_t offset, std::size_t count) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  std::size_t i = 0;
+  auto copy_until = [&](std::string_view end) {  // copies through the closing delimiter
+    const auto stop = sql.find(end, i);
+    const std::size_t last = stop == std::string_view::npos ? sql.size() : stop + end.size();
+    out.append(sql.substr(i, last - i));
+    i = last;
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {
+      // Quoted literal or identifier; a doubled quote is an escaped one and simply reopens.
+      out.push_back(c);
+      ++i;
+      copy_until(std::string_view(&c, 1));
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      copy_until("\n");
+    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      out += "/*";
+      i += 2;
+      copy_until("*/");
+    } else if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+      std::size_t j = i + 1, n = 0;
+      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) n = n * 10 + static_cast<std::size_t>(sql[j++] - '0');
+      if (n == 0 || n > count)
+        throw QueryError(fmt::format("CTE SQL uses ${} but {} parameter(s) were given", n, count));
+      out += fmt::format("${}", n + offset);
+      i = j;
+    } else if (c == '$') {
+      // A dollar quote $tag$…$tag$ (tag may be empty); otherwise a plain character.
+      std::size_t j = i + 1;
+      while (j < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_')) ++j;
+      if (j < sql.size() && sql[j] == '$') {
+        const std::string tag(sql.substr(i, j - i + 1));
+        out += tag;
+        i = j + 1;
+        copy_until(tag);
+      } else {
+        out.push_back(c);
+        ++i;
+      }
+    } else {
+      out.push_back(c);
+      ++i;
+    }
+  }
+  return out;
 }
 
 }  // namespace matrx::orm

@@ -30,6 +30,14 @@ NodePtr make_logical(Op op, NodePtr a, NodePtr b) {
   }
   return n;
 }
+bool contains_aggregate(const Node& n) noexcept {
+  if ((n.lhs && contains_aggregate(*n.lhs)) || (n.rhs && contains_aggregate(*n.rhs))) return true;
+  return std::any_of(n.children.begin(), n.children.end(), [](const NodePtr& c) { return contains_aggregate(*c); });
+}
+bool contains_window(const Node& n) noexcept {
+  if ((n.lhs && contains_window(*n.lhs)) || (n.rhs && contains_window(*n.rhs))) return true;
+  return std::any_of(n.children.begin(), n.children.end(), [](const NodePtr& c) { return contains_window(*c); });
+}
 NodePtr make_not(NodePtr a) {
   auto n = std::make_shared<Node>();
   n->op = Op::not_;
@@ -207,10 +215,21 @@ Param encode_value(const Value& value, const FieldInfo& f, const ModelInfo& m) {
 // ---- Q ----------------------------------------------------------------------------------
 
 struct Q::Node {
-  enum class Kind { leaf, and_, or_, not_ } kind = Kind::leaf;
+  enum class Kind { leaf, and_, or_, not_, condition } kind = Kind::leaf;
   Lookups lookups;
   std::vector<std::shared_ptr<const Node>> children;
+  query::ExprPtr condition{};
 };
+
+Q::Q(const Expr& condition) {
+  const auto kind = condition.node()->kind;
+  if (kind != query::ExprKind::compare && kind != query::ExprKind::exists)
+    throw QueryError("Q(expression) takes a condition: a comparison such as F(\"a\") > F(\"b\"), or Exists(…)");
+  auto n = std::make_shared<Node>();
+  n->kind = Node::Kind::condition;
+  n->condition = condition.node();
+  node_ = std::move(n);
+}
 
 Q::Q(Lookups lookups) {
   auto n = std::make_shared<Node>();
@@ -250,8 +269,142 @@ constexpr LookupOp lookup_ops[] = {
     {"startswith", Op::like}, {"istartswith", Op::ilike}, {"endswith", Op::like}, {"iendswith", Op::ilike},
     {"range", Op::between}, {"json_has_key", Op::json_has_key}, {"json_has_any", Op::json_has_any},
     {"json_has_all", Op::json_has_all}, {"json_contains", Op::json_contains},
-    {"json_contained_by", Op::json_contained_by},
+    {"json_contained_by", Op::json_contained_by}, {"json_key", Op::eq}, {"json_path", Op::eq},
 };
+
+using query::Annotation;
+using query::ExprKind;
+
+const Annotation* find_annotation(const std::vector<Annotation>* annotations, std::string_view name) {
+  if (!annotations) return nullptr;
+  for (const auto& a : *annotations)
+    if (a.alias == name) return &a;
+  return nullptr;
+}
+
+Param text_param(const std::string& text, pg::Oid oid = pg::oid::text) {
+  Param p;
+  pg::Codec<std::string>::to_text(text, p.bytes);  // rejects NUL
+  p.oid = oid;
+  return p;
+}
+
+// The text form a JSON value has under ->> / #>> (what the comparison sees).
+std::string json_text_of(const Value& v, const FieldInfo& f, const ModelInfo& m, std::string_view key) {
+  if (const auto* s = std::get_if<std::string>(&v.v)) return *s;
+  if (const auto* i = std::get_if<std::int64_t>(&v.v)) return std::to_string(*i);
+  if (const auto* b = std::get_if<bool>(&v.v)) return *b ? "true" : "false";
+  if (const auto* d = std::get_if<double>(&v.v)) return nlohmann::json(*d).dump();
+  if (const auto* j = std::get_if<nlohmann::json>(&v.v)) return j->is_string() ? j->get<std::string>() : j->dump();
+  throw ValidationError(fmt::format("'{}' compares with a string, number, bool or JSON value", key),
+                        ErrorContext{.model = m.name, .field = f.name});
+}
+
+// json_key / json_path: data ->> key [= expected], data #>> path [= expected].
+query::NodePtr resolve_json_text(const Lookup& lookup, std::string_view op_name, std::size_t index, const FieldInfo& f,
+                                 const ModelInfo& m) {
+  const std::string_view key = lookup.key;
+  if (f.kind != ValueKind::json)
+    throw ValidationError(fmt::format("'{}' needs a json field", key), ErrorContext{.model = m.name, .field = f.name});
+  const bool by_path = op_name == "json_path";
+  const auto usage = [&] {
+    return ValidationError(
+        by_path ? fmt::format("'{}' takes a path (a list of keys) or a list {{path, expected}}", key)
+                : fmt::format("'{}' takes a key, or a list {{key, expected}}", key),
+        ErrorContext{.model = m.name, .field = f.name});
+  };
+  const Value* selector = &lookup.value;
+  const Value* expected = nullptr;
+  const auto* list = std::get_if<Value::List>(&lookup.value.v);
+  if (by_path) {
+    if (!list || list->empty()) throw usage();
+    if (std::holds_alternative<Value::List>((*list)[0].v)) {
+      if (list->size() != 2) throw usage();
+      selector = &(*list)[0];
+      expected = &(*list)[1];
+    }
+  } else if (list) {
+    if (list->size() != 2) throw usage();
+    selector = &(*list)[0];
+    expected = &(*list)[1];
+  }
+  auto lhs = std::make_shared<query::Expr>();
+  lhs->kind = ExprKind::json_text;
+  lhs->name = by_path ? "#>>" : "->>";
+  auto column = std::make_shared<query::Expr>();
+  column->kind = ExprKind::field;
+  column->name = f.name;
+  column->field = index;
+  auto sel = std::make_shared<query::Expr>();
+  sel->kind = ExprKind::value;
+  if (by_path) {
+    const auto& keys = std::get<Value::List>(selector->v);
+    std::vector<std::string> path;
+    for (const auto& k : keys) {
+      const auto* s = std::get_if<std::string>(&k.v);
+      if (!s) throw usage();
+      path.push_back(*s);
+    }
+    if (path.empty()) throw usage();
+    Param p;
+    pg::Codec<std::vector<std::string>>::to_text(path, p.bytes);
+    p.oid = pg::oid::text_array;
+    sel->param = std::move(p);
+  } else {
+    const auto* s = std::get_if<std::string>(&selector->v);
+    if (!s) throw usage();
+    sel->param = text_param(*s);
+  }
+  lhs->args = {std::move(column), std::move(sel)};
+  auto n = std::make_shared<query::Node>();
+  n->lhs = std::move(lhs);
+  n->field = index;
+  if (!expected || expected->is_null()) {
+    n->op = Op::is_not_null;
+    if (expected) n->op = Op::is_null;
+  } else {
+    n->op = Op::eq;
+    n->params.push_back(text_param(json_text_of(*expected, f, m, key)));
+  }
+  return n;
+}
+
+// A lookup whose left side is an annotation (its expression inlined) or whose right side is
+// an expression.
+query::NodePtr resolve_expression_lookup(const Lookup& lookup, std::string_view op_name, Op op, const query::ExprPtr& lhs,
+                                         const FieldInfo* field, std::size_t index, const ModelInfo& m,
+                                         const std::vector<Annotation>* annotations) {
+  static constexpr std::string_view comparisons[] = {"exact", "ne", "gt", "gte", "lt", "lte", "in", "isnull"};
+  if (std::find(std::begin(comparisons), std::end(comparisons), op_name) == std::end(comparisons))
+    throw QueryError(fmt::format("'{}': only exact, ne, gt, gte, lt, lte, in and isnull work with expressions or annotations", lookup.key),
+                     ErrorContext{.model = m.name});
+  auto n = std::make_shared<query::Node>();
+  n->op = op;
+  n->field = index;
+  n->lhs = lhs;
+  if (op_name == "isnull") {
+    const auto* b = std::get_if<bool>(&lookup.value.v);
+    if (!b || lookup.expr) throw ValidationError(fmt::format("'{}' takes true or false", lookup.key), ErrorContext{.model = m.name});
+    n->op = *b ? Op::is_null : Op::is_not_null;
+    return n;
+  }
+  if (lookup.expr) {
+    n->rhs = query::resolve(lookup.expr, m, annotations, field);
+    if (op == Op::in && n->rhs->kind != ExprKind::subquery && n->rhs->kind != ExprKind::cte_column)
+      throw QueryError(fmt::format("'{}' takes a subquery (QuerySet::as_subquery) or CteValues()", lookup.key),
+                       ErrorContext{.model = m.name});
+    return n;
+  }
+  if (lookup.value.is_null()) {
+    if (op == Op::eq) n->op = Op::is_null;
+    else if (op == Op::ne) n->op = Op::is_not_null;
+    else throw ValidationError(fmt::format("'{}' cannot compare with NULL", lookup.key), ErrorContext{.model = m.name});
+    return n;
+  }
+  if (op == Op::in) throw QueryError(fmt::format("'{}': `in` on an annotation takes a subquery", lookup.key), ErrorContext{.model = m.name});
+  n->params.push_back(field ? detail::encode_value(lookup.value, *field, m) : detail::encode_untyped(lookup.value));
+  return n;
+}
 
 // Keys for ?| and ?&: a text[] literal.
 Param json_keys(const Value& v, const FieldInfo& f, const ModelInfo& m, std::string_view key) {
@@ -269,7 +422,7 @@ Param json_keys(const Value& v, const FieldInfo& f, const ModelInfo& m, std::str
   return Param{.bytes = std::move(literal), .oid = pg::oid::text_array};
 }
 
-query::NodePtr resolve_lookup(const Lookup& lookup, const ModelInfo& m) {
+query::NodePtr resolve_lookup(const Lookup& lookup, const ModelInfo& m, const std::vector<Annotation>* annotations) {
   std::string_view key = lookup.key;
   std::string_view field_name = key, op_name = "exact";
   if (const auto sep = key.rfind("__"); sep != std::string_view::npos) {
@@ -286,11 +439,21 @@ query::NodePtr resolve_lookup(const Lookup& lookup, const ModelInfo& m) {
                        ErrorContext{.model = m.name, .field = std::string(key.substr(0, sep)), .hint = "operators: " + known});
     }
   }
+  const auto op = std::find_if(std::begin(lookup_ops), std::end(lookup_ops), [&](auto& o) { return op_name == o.name; })->op;
+  if (const Annotation* a = find_annotation(annotations, field_name))
+    return resolve_expression_lookup(lookup, op_name, op, a->expr, nullptr, 0, m, annotations);
   const auto index = m.index_of(field_name);
   if (!index) m.field(field_name);  // throws FieldError listing the fields
   const FieldInfo& f = m.fields[*index];
   const Value& v = lookup.value;
-  const auto op = std::find_if(std::begin(lookup_ops), std::end(lookup_ops), [&](auto& o) { return op_name == o.name; })->op;
+  if (op_name == "json_key" || op_name == "json_path") return resolve_json_text(lookup, op_name, *index, f, m);
+  if (lookup.expr) {
+    auto column = std::make_shared<query::Expr>();
+    column->kind = ExprKind::field;
+    column->name = f.name;
+    column->field = *index;
+    return resolve_expression_lookup(lookup, op_name, op, column, &f, *index, m, annotations);
+  }
 
   if (op_name == "isnull") {
     const auto* b = std::get_if<bool>(&v.v);
@@ -365,28 +528,34 @@ query::NodePtr resolve_lookup(const Lookup& lookup, const ModelInfo& m) {
   return query::make_leaf(op, *index, {detail::encode_value(v, f, m)});
 }
 
-query::NodePtr resolve_node(const Q::Node& n, const ModelInfo& m);
+query::NodePtr resolve_node(const Q::Node& n, const ModelInfo& m, const std::vector<Annotation>* a);
 }  // namespace
 
-query::NodePtr Q::resolve(const ModelInfo& model) const {
-  return resolve_node(*node_, model);
+query::NodePtr Q::resolve(const ModelInfo& model, const std::vector<query::Annotation>* annotations) const {
+  return resolve_node(*node_, model, annotations);
 }
 
 namespace {
-query::NodePtr resolve_node(const Q::Node& n, const ModelInfo& m) {
+query::NodePtr resolve_node(const Q::Node& n, const ModelInfo& m, const std::vector<Annotation>* a) {
   switch (n.kind) {
     case Q::Node::Kind::leaf: {
       if (n.lookups.empty()) return query::make_leaf(Op::always_true, 0);
       query::NodePtr acc;
       for (const auto& l : n.lookups) {
-        auto leaf = resolve_lookup(l, m);
+        auto leaf = resolve_lookup(l, m, a);
         acc = acc ? query::make_logical(Op::and_, acc, leaf) : leaf;
       }
       return acc;
     }
-    case Q::Node::Kind::and_: return query::make_logical(Op::and_, resolve_node(*n.children[0], m), resolve_node(*n.children[1], m));
-    case Q::Node::Kind::or_: return query::make_logical(Op::or_, resolve_node(*n.children[0], m), resolve_node(*n.children[1], m));
-    case Q::Node::Kind::not_: return query::make_not(resolve_node(*n.children[0], m));
+    case Q::Node::Kind::and_: return query::make_logical(Op::and_, resolve_node(*n.children[0], m, a), resolve_node(*n.children[1], m, a));
+    case Q::Node::Kind::or_: return query::make_logical(Op::or_, resolve_node(*n.children[0], m, a), resolve_node(*n.children[1], m, a));
+    case Q::Node::Kind::not_: return query::make_not(resolve_node(*n.children[0], m, a));
+    case Q::Node::Kind::condition: {
+      auto leaf = std::make_shared<query::Node>();
+      leaf->op = Op::condition;
+      leaf->lhs = query::resolve(n.condition, m, a);
+      return leaf;
+    }
   }
   return nullptr;
 }

@@ -46,6 +46,11 @@ using P = std::vector<std::string>;
 
 const ModelInfo& U = model_info<User>();
 SelectSpec users(query::NodePtr where = {}) { return SelectSpec{.model = &U, .where = std::move(where)}; }
+// What QuerySet::aggregate builds: named, resolved aggregate expressions on User.
+template <class... E>
+std::vector<query::Annotation> aggregates(const E&... e) {
+  return {query::Annotation{detail::default_alias(e), query::resolve(e.node(), U)}...};
+}
 constexpr const char* all_user_columns =
     "\"user\".\"id\", \"user\".\"username\", \"user\".\"email\", \"user\".\"age\", \"user\".\"score\", "
     "\"user\".\"is_active\", \"user\".\"role\", \"user\".\"tags\", \"user\".\"meta\", \"user\".\"created_at\"";
@@ -207,9 +212,9 @@ TEST_CASE("UPDATE and DELETE number their parameters once, WHERE after SET", "[q
   CHECK(params_of(up) == P{"31", "alice", "40", "3"});
 
   const ModelInfo& O = model_info<Order>();
-  std::vector<Assignment> f{{.field = 3, .base_field = 3, .op = '-', .value = detail::encode_value(Numeric("100"), O.fields[3], O)}};
+  std::vector<Assignment> f{{.field = 3, .expr = query::resolve((F("total") - Numeric("100")).node(), O, nullptr, &O.fields[3])}};
   auto dec = compile_update(SelectSpec{.model = &O, .where = Q{{"group", "g"}}.resolve(O)}, f, false);
-  CHECK(dec.sql == "UPDATE \"order\" SET \"total\" = \"order\".\"total\" - $1 WHERE \"order\".\"group\" = $2");
+  CHECK(dec.sql == "UPDATE \"order\" SET \"total\" = (\"order\".\"total\" - $1) WHERE \"order\".\"group\" = $2");
   CHECK(params_of(dec) == P{"100", "g"});
 
   auto del = compile_delete(users(Q{{"age__gte", 65}}.resolve(U)));
@@ -264,15 +269,14 @@ TEST_CASE("nearest-neighbour ordering binds the probe once and comes first", "[q
 
 TEST_CASE("aggregates select only aggregate expressions (the original kept SELECT *, B1-8)", "[query][sql][aggregate]") {
   auto qs = orm::objects<User>().filter("is_active", true);
-  auto st = compile_aggregate(qs.spec(), {{.function = "COUNT", .alias = "count"},
-                                          {.function = "SUM", .field = 3, .alias = "age__sum"},
-                                          {.function = "AVG", .field = 4, .distinct = true, .alias = "score__avg"}});
+  auto st = compile_aggregate(qs.spec(), aggregates(orm::Count(), orm::Sum("age"), orm::Avg("score", true)));
   CHECK(st.sql == "SELECT COUNT(*) AS \"count\", SUM(\"user\".\"age\") AS \"age__sum\", AVG(DISTINCT \"user\".\"score\") AS "
                   "\"score__avg\" FROM \"user\" WHERE \"user\".\"is_active\" = $1");
-  auto sliced = compile_aggregate(qs.order_by("age").limit(3).spec(), {{.function = "MAX", .field = 3, .alias = "age__max"}});
+  auto sliced = compile_aggregate(qs.order_by("age").limit(3).spec(), aggregates(orm::Max("age")));
   CHECK(sliced.sql == "SELECT MAX(matrx_sub.\"age\") AS \"age__max\" FROM (SELECT " + std::string(all_user_columns) +
                           " FROM \"user\" WHERE \"user\".\"is_active\" = $1 ORDER BY \"user\".\"age\" ASC LIMIT $2) AS matrx_sub");
-  CHECK_THROWS_AS(compile_aggregate(qs.spec(), {{.function = "DROP", .alias = "x"}}), QueryError);
+  CHECK_THROWS_WITH(compile_aggregate(qs.spec(), aggregates(orm::F("age").as("x"))), Catch::Contains("not an aggregate"));
+  CHECK_THROWS_WITH(detail::default_alias(orm::F("age") + 1), Catch::Contains("needs a name"));
 }
 
 TEST_CASE("only() and defer() select a subset, always with the key", "[query][sql][only]") {
@@ -300,8 +304,7 @@ TEST_CASE("anchored case-insensitive matches, typed JSON key sets, statistical a
   CHECK(all.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" ?& $1");
   auto within = compile_count(users(col<&User::meta>.json_contained_by(nlohmann::json{{"a", 1}}).node()));
   CHECK(within.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"meta\" <@ $1");
-  auto stats = compile_aggregate(users(), {{.function = "STDDEV", .field = 3, .alias = "age__stddev"},
-                                           {.function = "VARIANCE", .field = 3, .alias = "age__variance"}});
+  auto stats = compile_aggregate(users(), aggregates(orm::StdDev("age"), orm::Variance("age")));
   CHECK(stats.sql == "SELECT STDDEV(\"user\".\"age\") AS \"age__stddev\", VARIANCE(\"user\".\"age\") AS \"age__variance\" "
                      "FROM \"user\"");
 }

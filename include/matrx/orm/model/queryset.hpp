@@ -13,7 +13,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <algorithm>
 #include <cctype>
+#include <memory>
 #include <tuple>
 #include <type_traits>
 #include <vector>
@@ -32,20 +34,36 @@
 
 namespace matrx::orm {
 
-/// An aggregate for QuerySet::aggregate: Count(), Sum("balance"), Avg("age", true) …
-/// The result key is "field__function" ("balance__sum"), or "count" for Count().
-struct Aggregate {
-  std::string function;
-  std::string field{};
-  bool distinct = false;
+/// A row of an annotated query: the model object plus the annotation values, read by alias
+/// with their C++ type (get<std::int64_t>("post_count")) or all together as JSON.
+template <Described M>
+class Annotated {
+ public:
+  Annotated(M object, pg::Result result, int row, std::vector<std::string> aliases)
+      : object(std::move(object)), result_(std::move(result)), row_(row), aliases_(std::move(aliases)) {}
+  M object;
+
+  template <class T>
+  T get(std::string_view alias) const { return result_.get<T>(row_, column(alias)); }
+  bool is_null(std::string_view alias) const { return result_.is_null(row_, column(alias)); }
+  /// {"alias": value, …}: integers and floats as numbers, numeric as an exact string.
+  nlohmann::json extras() const {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& a : aliases_) out[a] = detail::json_of_column(result_, row_, result_.column_index(a));
+    return out;
+  }
+
+ private:
+  int column(std::string_view alias) const {
+    if (std::find(aliases_.begin(), aliases_.end(), alias) == aliases_.end())
+      throw FieldError(fmt::format("'{}' is not an annotation of this query", alias),
+                       ErrorContext{.model = model_info<M>().name, .field = std::string(alias)});
+    return result_.column_index(alias);
+  }
+  pg::Result result_;
+  int row_ = 0;
+  std::vector<std::string> aliases_;
 };
-inline Aggregate Count(std::string field = {}, bool distinct = false) { return {"COUNT", std::move(field), distinct}; }
-inline Aggregate Sum(std::string field, bool distinct = false) { return {"SUM", std::move(field), distinct}; }
-inline Aggregate Avg(std::string field, bool distinct = false) { return {"AVG", std::move(field), distinct}; }
-inline Aggregate Min(std::string field) { return {"MIN", std::move(field), false}; }
-inline Aggregate Max(std::string field) { return {"MAX", std::move(field), false}; }
-inline Aggregate StdDev(std::string field) { return {"STDDEV", std::move(field), false}; }
-inline Aggregate Variance(std::string field) { return {"VARIANCE", std::move(field), false}; }
 
 template <Described M>
 class PartialQuerySet;
@@ -76,12 +94,17 @@ class QuerySet {
 
   // ---- refining (each returns a new QuerySet) ---------------------------------------------
   QuerySet filter(const Where<M>& w) const { return with_where(w.node()); }
-  QuerySet filter(const Q& q) const { return with_where(q.resolve(*spec_.model)); }
+  QuerySet filter(const Q& q) const { return with_where(checked_where(q.resolve(*spec_.model, &spec_.annotations), "filter")); }
+  /// filter(orm::F("balance") > orm::F("credit_limit")), filter(orm::Exists(posts)).
+  QuerySet filter(const Expr& condition) const { return filter(Q(condition)); }
   QuerySet filter(std::initializer_list<Lookup> lookups) const { return filter(Q(Lookups(lookups))); }
   /// filter("age__gt", 18): one lookup, no braces (usable inside co_await with g++ 12).
   QuerySet filter(std::string key, Value value) const { return filter(Q(std::move(key), std::move(value))); }
   QuerySet exclude(const Where<M>& w) const { return with_where(query::make_not(w.node())); }
-  QuerySet exclude(const Q& q) const { return with_where(query::make_not(q.resolve(*spec_.model))); }
+  QuerySet exclude(const Q& q) const {
+    return with_where(query::make_not(checked_where(q.resolve(*spec_.model, &spec_.annotations), "exclude")));
+  }
+  QuerySet exclude(const Expr& condition) const { return exclude(Q(condition)); }
   QuerySet exclude(std::initializer_list<Lookup> lookups) const { return exclude(Q(Lookups(lookups))); }
   QuerySet exclude(std::string key, Value value) const { return exclude(Q(std::move(key), std::move(value))); }
 
@@ -193,6 +216,84 @@ class QuerySet {
     co_return out;
   }
 
+  /// Adds `expression AS "alias"` to the SELECT list. Field names in the expression are
+  /// checked now; an aggregate groups the rows by primary key (or by group_by()). The alias
+  /// may then be used in order_by, having, filter (non-aggregates), values and
+  /// all_annotated().
+  QuerySet annotate(std::string alias, const Expr& expression) const {
+    const ModelInfo& m = *spec_.model;
+    if (alias.empty() || m.find(alias))
+      throw QueryError(fmt::format("annotation name '{}' is empty or a field of {}", alias, m.name),
+                       ErrorContext{.model = m.name, .operation = "annotate"});
+    for (const auto& a : spec_.annotations)
+      if (a.alias == alias)
+        throw QueryError(fmt::format("annotation '{}' is already defined", alias), ErrorContext{.model = m.name, .operation = "annotate"});
+    QuerySet c = *this;
+    c.spec_.annotations.push_back(query::Annotation{std::move(alias), query::resolve(expression.node(), m, &spec_.annotations)});
+    return c;
+  }
+  /// GROUP BY these fields; the query then selects them and the annotations, and returns
+  /// rows through values() (a grouped row is not a model object).
+  template <class... Names>
+    requires(sizeof...(Names) > 0 && (std::is_convertible_v<const Names&, std::string_view> && ...))
+  QuerySet group_by(const Names&... names) const {
+    QuerySet c = *this;
+    c.spec_.group_by = std::vector<std::size_t>{field_index_checked(std::string_view(names))...};
+    return c;
+  }
+  /// HAVING: lookups on fields and annotation aliases (an aggregate alias is rendered as its
+  /// expression, since PostgreSQL does not accept aliases in HAVING).
+  QuerySet having(const Q& q) const {
+    QuerySet c = *this;
+    auto node = q.resolve(*spec_.model, &spec_.annotations);
+    c.spec_.having = c.spec_.having ? query::make_logical(query::Op::and_, c.spec_.having, std::move(node)) : std::move(node);
+    return c;
+  }
+  QuerySet having(std::string key, Value value) const { return having(Q(std::move(key), std::move(value))); }
+  QuerySet having(const Expr& condition) const { return having(Q(condition)); }
+
+  /// WITH "name" AS (query) before this query's SELECT; refer to it with CteValues(name, column)
+  /// in an `in` lookup.
+  template <Described Other>
+  QuerySet with_cte(std::string name, const QuerySet<Other>& query) const {
+    QuerySet c = *this;
+    c.spec_.ctes.push_back(Cte{.name = std::move(name), .query = std::make_shared<const SelectSpec>(query.spec())});
+    return c;
+  }
+  /// WITH [RECURSIVE] "name" AS (sql): the SQL's own $1…$n are bound to `params` (the
+  /// placeholders are renumbered into the whole statement). The SQL text is yours: build it
+  /// from constants, never from user input.
+  QuerySet with_cte(std::string name, std::string sql, std::vector<Value> params = {}, bool recursive = false) const {
+    QuerySet c = *this;
+    Cte cte{.name = std::move(name), .sql = std::move(sql), .recursive = recursive};
+    for (const auto& v : params) cte.params.push_back(detail::encode_untyped(v));
+    c.spec_.ctes.push_back(std::move(cte));
+    return c;
+  }
+
+  /// This query as a one-column subquery: (SELECT "field" FROM … WHERE …). Use it in a lookup
+  /// (Q("author_id__in", users.as_subquery("id"))) or an annotation; OuterRef() inside it
+  /// refers to the enclosing query's model.
+  Expr as_subquery(std::string_view field) const { return as_subquery(F(std::string(field))); }
+  /// (SELECT expression FROM … WHERE …), e.g. as_subquery(Count()) for a correlated count.
+  Expr as_subquery(const Expr& expression) const {
+    auto inner = std::make_shared<SelectSpec>(spec_);
+    inner->projection = query::resolve(expression.node(), *spec_.model, &spec_.annotations);
+    auto e = std::make_shared<query::Expr>();
+    e->kind = query::ExprKind::subquery;
+    e->query = std::move(inner);
+    return Expr(std::move(e));
+  }
+
+  /// The order reversed (descending by primary key when there was none).
+  QuerySet reverse() const {
+    QuerySet c = *this;
+    if (c.spec_.order.empty())
+      for (auto k : spec_.model->primary_keys) c.spec_.order.push_back(OrderTerm{k, false});
+    for (auto& t : c.spec_.order) t.descending = !t.descending;
+    return c;
+  }
+
   /// Runs on another registered database than the model's.
   QuerySet using_database(std::string name) const {
     QuerySet c = *this;
@@ -202,6 +303,7 @@ class QuerySet {
 
   // ---- terminal operations ----------------------------------------------------------------
   boost::asio::awaitable<std::vector<M>> all() const {
+    check_rows_are_objects("all");
     const Statement s = compile_select(spec_);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "all", database_);
     co_return detail::hydrate_all<M>(r, spec_.columns);
@@ -212,8 +314,28 @@ class QuerySet {
     if (rows.empty()) co_return std::nullopt;
     co_return std::move(rows.front());
   }
+  /// The last row in the query's order (by primary key when unordered), or nothing.
+  boost::asio::awaitable<std::optional<M>> last() const { return reverse().first(); }
+  /// Rows with their annotations (annotate()).
+  boost::asio::awaitable<std::vector<Annotated<M>>> all_annotated() const {
+    check_rows_are_objects("all_annotated");
+    const Statement s = compile_select(spec_);
+    pg::Result r = co_await detail::run_statement_text(*spec_.model, s, "all_annotated", database_);
+    std::vector<std::string> aliases;
+    for (const auto& a : spec_.annotations) aliases.push_back(a.alias);
+    const auto columns = detail::column_map(*spec_.model, spec_.columns);
+    std::vector<Annotated<M>> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int row = 0; row < r.rows(); ++row) {
+      M object{};
+      detail::hydrate(r, row, object, columns);
+      out.emplace_back(std::move(object), r, row, aliases);
+    }
+    co_return out;
+  }
   /// Exactly one row: DoesNotExist or MultipleObjectsReturned otherwise (reads at most two).
   boost::asio::awaitable<M> get() const {
+    check_rows_are_objects("get");
     const QuerySet two = limit(2);
     const Statement s = compile_select(two.spec_);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
@@ -248,7 +370,7 @@ class QuerySet {
   boost::asio::awaitable<UpdateResult<M>> update(std::string field, Value value) const {
     return update(FieldUpdate(std::move(field), std::move(value)));
   }
-  boost::asio::awaitable<UpdateResult<M>> update(std::string field, FExpr value) const {
+  boost::asio::awaitable<UpdateResult<M>> update(std::string field, Expr value) const {
     return update(FieldUpdate(std::move(field), std::move(value)));
   }
   boost::asio::awaitable<UpdateResult<M>> update(FieldUpdate a) const { return update(std::vector<FieldUpdate>{std::move(a)}); }
@@ -297,25 +419,51 @@ class QuerySet {
     for (int row = 0; row < r.rows(); ++row) out.push_back(r.get<typename Column<Member>::Stored>(row, 0));
     co_return out;
   }
-  /// Rows as JSON objects of the named fields (all fields when none are named); unknown
+  /// Rows as JSON objects of the named fields and annotations (all fields and annotations
+  /// when none are named; the group_by fields and annotations of a grouped query); unknown
   /// names throw FieldError. Values follow detail::json_of (numeric stays an exact string).
   template <class... Names>
     requires(std::is_convertible_v<const Names&, std::string_view> && ...)
   boost::asio::awaitable<std::vector<nlohmann::json>> values(const Names&... names) const {
+    const ModelInfo& m = *spec_.model;
+    std::vector<std::string> wanted{std::string(std::string_view(names))...};
     SelectSpec s = spec_;
-    s.columns = {field_index_checked(std::string_view(names))...};
+    std::vector<std::size_t> fields;
+    std::vector<std::string> aliases;
+    for (const auto& n : wanted) {
+      if (has_annotation(n)) aliases.push_back(n);
+      else fields.push_back(field_index_checked(n));
+    }
+    if (wanted.empty()) {
+      if (s.group_by) fields = *s.group_by;
+      else for (std::size_t i = 0; i < m.fields.size(); ++i) fields.push_back(i);
+      for (const auto& a : s.annotations) aliases.push_back(a.alias);
+    }
+    if (s.group_by) {
+      for (auto f : fields)
+        if (std::find(s.group_by->begin(), s.group_by->end(), f) == s.group_by->end())
+          throw QueryError(fmt::format("values(): '{}' is not a group_by field", m.fields[f].name),
+                           ErrorContext{.model = m.name, .operation = "values"});
+    } else {
+      s.columns = fields;
+    }
     const Statement st = compile_select(s);
-    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values", database_);
-    const auto columns = detail::column_map(*spec_.model, s.columns);
+    // (No co_await inside ?: — g++ 12 miscompiles it.)
+    pg::Result r;
+    if (s.annotations.empty()) r = co_await detail::run_statement(m, st, "values", database_);
+    else r = co_await detail::run_statement_text(m, st, "values", database_);
+    std::vector<int> field_columns(m.fields.size(), -1);
+    for (auto f : fields) field_columns[f] = r.column_index(m.fields[f].name);
     std::vector<nlohmann::json> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int row = 0; row < r.rows(); ++row) {
       nlohmann::json obj = nlohmann::json::object();
       for_each_field<M>([&](const auto& f, std::size_t i) {
-        if (columns[i] < 0) return;
+        if (field_columns[i] < 0) return;
         using T = typename std::remove_cvref_t<decltype(f)>::value_type;
-        obj[spec_.model->fields[i].name] = detail::json_of(r.get<T>(row, columns[i]));
+        obj[m.fields[i].name] = detail::json_of(r.get<T>(row, field_columns[i]));
       });
+      for (const auto& a : aliases) obj[a] = detail::json_of_column(r, row, r.column_index(a));
       out.push_back(std::move(obj));
     }
     co_return out;
@@ -323,11 +471,14 @@ class QuerySet {
 
   /// Aggregates over the matching rows as one JSON object:
   /// co_await qs.aggregate(orm::Count(), orm::Sum("balance")) → {"count": 6, "balance__sum": "1500.00"}.
+  /// Keys are "field__function" ("count" for Count()), or the name given with .as("name").
   template <class... A>
-    requires(sizeof...(A) > 0 && (std::is_same_v<A, Aggregate> && ...))
+    requires(sizeof...(A) > 0 && (std::is_same_v<A, Expr> && ...))
   boost::asio::awaitable<nlohmann::json> aggregate(const A&... aggregates) const {
-    std::vector<AggregateSpec> specs;
-    (specs.push_back(aggregate_spec(aggregates)), ...);
+    std::vector<query::Annotation> specs;
+    (specs.push_back(query::Annotation{detail::default_alias(aggregates),
+                                       query::resolve(aggregates.node(), *spec_.model, nullptr)}),
+     ...);
     const Statement st = compile_aggregate(spec_, specs);
     pg::Result r = co_await detail::run_statement_text(*spec_.model, st, "aggregate", database_);
     nlohmann::json out = nlohmann::json::object();
@@ -351,19 +502,29 @@ class QuerySet {
     c.spec_.where = c.spec_.where ? query::make_logical(query::Op::and_, c.spec_.where, std::move(node)) : std::move(node);
     return c;
   }
-  AggregateSpec aggregate_spec(const Aggregate& a) const {
-    std::string lower = a.function;
-    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (a.field.empty()) {
-      if (a.function != "COUNT") throw QueryError(fmt::format("{}() needs a field", a.function));
-      return AggregateSpec{.function = a.function, .alias = "count"};
-    }
-    return AggregateSpec{.function = a.function, .field = field_index_checked(a.field), .distinct = a.distinct,
-                         .alias = a.field + "__" + lower};
+  bool has_annotation(std::string_view name) const {
+    return std::any_of(spec_.annotations.begin(), spec_.annotations.end(), [&](const auto& a) { return a.alias == name; });
+  }
+  query::NodePtr checked_where(query::NodePtr node, const char* operation) const {
+    if (query::contains_aggregate(*node))
+      throw QueryError(fmt::format("{}() cannot test an aggregate", operation),
+                       ErrorContext{.model = spec_.model->name, .operation = operation, .hint = "use having() for conditions on aggregates"});
+    if (query::contains_window(*node))
+      throw QueryError(fmt::format("{}() cannot test a window function (PostgreSQL evaluates them after WHERE)", operation),
+                       ErrorContext{.model = spec_.model->name, .operation = operation,
+                                    .hint = "filter the annotated rows in C++, or use a subquery"});
+    return node;
+  }
+  void check_rows_are_objects(const char* operation) const {
+    if (spec_.group_by)
+      throw QueryError(fmt::format("{}(): a grouped query returns groups, not {} objects", operation, spec_.model->name),
+                       ErrorContext{.model = spec_.model->name, .operation = operation, .hint = "use values()"});
   }
   OrderTerm order_term(std::string_view n) const {
     const bool desc = !n.empty() && n.front() == '-';
-    return OrderTerm{field_index_checked(desc ? n.substr(1) : n), desc};
+    const std::string_view name = desc ? n.substr(1) : n;
+    if (has_annotation(name)) return OrderTerm{0, desc, std::string(name)};
+    return OrderTerm{field_index_checked(name), desc};
   }
   std::size_t field_index_checked(std::string_view name) const {
     if (auto i = spec_.model->index_of(name)) return *i;
@@ -382,10 +543,10 @@ class QuerySet {
       if (const auto* v = std::get_if<Value>(&u.value)) {
         a.value = detail::encode_value(*v, m.fields[i], m);
       } else {
-        const auto& e = std::get<FExpr>(u.value);
-        a.base_field = field_index_checked(e.field);
-        a.op = e.op;
-        a.value = detail::encode_value(e.operand, m.fields[*a.base_field], m);
+        a.expr = query::resolve(std::get<Expr>(u.value).node(), m, nullptr, &m.fields[i]);
+        if (query::contains_aggregate(*a.expr) || query::contains_window(*a.expr))
+          throw QueryError(fmt::format("update(): {} cannot be set from an aggregate or window function", u.field),
+                           ErrorContext{.model = m.name, .operation = "update", .field = u.field});
       }
       out.push_back(std::move(a));
     }
@@ -423,6 +584,16 @@ class PartialQuerySet {
   QuerySet<M> query_;
   std::vector<bool> keep_;
 };
+
+/// EXISTS (SELECT 1 FROM … WHERE …) for filter(): filter(orm::Exists(posts_of_user)), with
+/// OuterRef("id") inside `query` referring to the filtered model.
+template <Described M>
+Expr Exists(const QuerySet<M>& query) {
+  auto e = std::make_shared<query::Expr>();
+  e->kind = query::ExprKind::exists;
+  e->query = std::make_shared<const SelectSpec>(query.spec());
+  return Expr(std::move(e));
+}
 
 /// All rows of M, to refine: orm::objects<User>().filter(…).
 template <Described M>

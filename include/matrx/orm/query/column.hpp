@@ -48,10 +48,12 @@ Param encode_typed(const T& value, const FieldInfo& field) {
 }
 }  // namespace detail
 
-/// An ORDER BY term: a field index and a direction.
+/// An ORDER BY term: a field index and a direction, or an annotation alias when `alias`
+/// is set.
 struct OrderTerm {
   std::size_t field;
   bool descending = false;
+  std::string alias{};
 };
 
 template <auto Member>

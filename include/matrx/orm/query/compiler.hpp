@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +35,16 @@ struct NearestSpec {
   bool select_distance = false;
 };
 
+/// WITH name AS (…): from a QuerySet's spec, or from SQL text whose own $1…$n refer to
+/// `params` (renumbered by a lexer that skips strings, identifiers and comments).
+struct Cte {
+  std::string name;
+  std::shared_ptr<const SelectSpec> query{};
+  std::string sql{};
+  std::vector<Param> params{};
+  bool recursive = false;
+};
+
 struct SelectSpec {
   const ModelInfo* model = nullptr;
   query::NodePtr where{};               ///< null: no WHERE
@@ -44,25 +56,28 @@ struct SelectSpec {
   RowLock lock = RowLock::none;
   bool nowait = false, skip_locked = false;
   std::optional<NearestSpec> nearest{};
+  std::vector<query::Annotation> annotations{};  ///< extra SELECT expressions, after the fields
+  std::optional<std::vector<std::size_t>> group_by{};  ///< set: SELECT only these + annotations
+  query::NodePtr having{};
+  std::vector<Cte> ctes{};
+  /// Subqueries only: the single selected expression (as_subquery), or none for SELECT 1.
+  query::ExprPtr projection{};
 };
 
-/// SET target = value, or SET target = base <op> value (F expressions).
+/// SET target = value, or SET target = expression (F("balance") - 100), when `expr` is set.
 struct Assignment {
   std::size_t field = 0;
-  std::optional<std::size_t> base_field{};  ///< F("balance") - 100: base_field = balance
-  char op = '=';                            ///< '+', '-', '*', '/' with a base field
   Param value{};
+  query::ExprPtr expr{};
 };
 
-/// An aggregate over the filtered rows: COUNT(*), SUM(field), AVG(DISTINCT field) …
-struct AggregateSpec {
-  std::string function;                ///< COUNT, SUM, AVG, MIN, MAX, STDDEV, VARIANCE
-  std::optional<std::size_t> field{};  ///< none: COUNT(*)
-  bool distinct = false;
-  std::string alias;                   ///< result key (quoted in SQL)
-};
-/// SELECT agg AS "alias", … FROM table WHERE … (a subquery when sliced or distinct).
-Statement compile_aggregate(const SelectSpec& spec, const std::vector<AggregateSpec>& aggregates);
+/// SELECT agg AS "alias", … FROM table WHERE … (over a subquery when the spec is sliced,
+/// distinct or grouped). The expressions are resolved and contain aggregates.
+Statement compile_aggregate(const SelectSpec& spec, const std::vector<query::Annotation>& aggregates);
+
+/// The CTE lexer: "$n" outside literals, quoted identifiers, dollar quotes and comments
+/// becomes "$(n + offset)"; throws QueryError for a placeholder beyond `count`.
+std::string renumber_placeholders(std::string_view sql, std::size_t offset, std::size_t count);
 
 /// Fields in `columns` order (or all), rendered "table"."column".
 std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& columns);

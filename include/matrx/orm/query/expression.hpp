@@ -11,17 +11,10 @@
 
 #include "matrx/orm/meta/model.hpp"
 #include "matrx/orm/pg/oid.hpp"
+#include "matrx/orm/query/expr.hpp"
 #include "matrx/orm/query/value.hpp"
 
 namespace matrx::orm {
-
-/// An encoded parameter value.
-struct Param {
-  std::string bytes{};
-  pg::Oid oid = 0;
-  bool binary = false;
-  bool null = false;
-};
 
 namespace query {
 
@@ -35,19 +28,27 @@ enum class Op {
   and_, or_, not_,
   json_has_key, json_has_any, json_has_all,  // ? ?| ?&
   json_contains, json_contained_by,          // @> <@
+  condition,                                 // a boolean expression (lhs): F("a") > F("b"), EXISTS (…)
 };
 
+/// A condition. The left side is the field, or `lhs` when set (an annotation inlined, a JSON
+/// key); the right side is `params`, or `rhs` when set (another column, a subquery: `in`
+/// then renders IN (subquery)).
 struct Node {
   Op op = Op::always_true;
   std::size_t field = 0;
   std::vector<Param> params{};
   std::vector<std::shared_ptr<const Node>> children{};
+  ExprPtr lhs{};
+  ExprPtr rhs{};
 };
 using NodePtr = std::shared_ptr<const Node>;
 
 NodePtr make_leaf(Op op, std::size_t field, std::vector<Param> params = {});
 NodePtr make_logical(Op op, NodePtr a, NodePtr b);
 NodePtr make_not(NodePtr a);
+bool contains_aggregate(const Node& n) noexcept;
+bool contains_window(const Node& n) noexcept;
 
 }  // namespace query
 
@@ -70,12 +71,19 @@ class Where {
 /// Lookups of one Q are ANDed. Keys are "field" or "field__op" with op one of exact,
 /// iexact, ne, gt, gte, lt, lte, in, isnull, contains, icontains, startswith,
 /// istartswith, endswith, iendswith, range; on json fields also json_has_key,
-/// json_has_any, json_has_all, json_contains, json_contained_by.
+/// json_has_any, json_has_all, json_contains, json_contained_by, and
+/// json_key ({"key", "expected"} compares data->>'key'; a bare key tests it is present and not
+/// null) and json_path ({List{"a","b"}, "expected"} compares data#>>'{a,b}').
 class Q {
  public:
   /// One lookup: Q("age__gt", 18). Combine with && || !. Usable inside co_await with g++ 12
   /// (a braced list there does not compile: see docs/querying.md).
   Q(std::string key, Value value) : Q(Lookups{Lookup{std::move(key), std::move(value)}}) {}
+  /// A lookup against an expression: Q("balance__gt", F("credit_limit")),
+  /// Q("author_id__in", users.as_subquery("id")).
+  Q(std::string key, const Expr& rhs) : Q(Lookups{Lookup{std::move(key), Value(), rhs.node()}}) {}
+  /// A boolean expression: Q(F("balance") > F("credit_limit")), Q(orm::Exists(posts)).
+  explicit Q(const Expr& condition);
   Q(std::initializer_list<Lookup> lookups) : Q(Lookups(lookups)) {}
   explicit Q(Lookups lookups);
   friend Q operator&&(const Q& a, const Q& b);
@@ -84,7 +92,8 @@ class Q {
 
   /// Checks every field, operator and value against the model; throws FieldError,
   /// QueryError or ValidationError before any SQL exists.
-  query::NodePtr resolve(const ModelInfo& model) const;
+  /// With `annotations`, keys may name annotation aliases (their expression is inlined).
+  query::NodePtr resolve(const ModelInfo& model, const std::vector<query::Annotation>* annotations = nullptr) const;
   template <Described M>
   Where<M> on() const { return Where<M>(resolve(model_info<M>())); }
 

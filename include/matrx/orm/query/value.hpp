@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -15,6 +16,18 @@
 #include "matrx/orm/pg/types.hpp"
 
 namespace matrx::orm {
+
+namespace query {
+struct Expr;
+}
+
+/// An encoded parameter value.
+struct Param {
+  std::string bytes{};
+  pg::Oid oid = 0;
+  bool binary = false;
+  bool null = false;
+};
 
 struct Value {
   using List = std::vector<Value>;
@@ -61,9 +74,12 @@ struct Value {
 };
 
 /// One Django-style lookup: {"age__gt", 18}.
+/// With `expr` set, the right-hand side is that expression instead of `value`
+/// (Q("balance__gt", F("credit_limit"))).
 struct Lookup {
   std::string key;
-  Value value;
+  Value value{};
+  std::shared_ptr<const query::Expr> expr{};
 };
 using Lookups = std::vector<Lookup>;
 
