@@ -305,7 +305,8 @@ Param encode_untyped(const Value& value) {
         } else if constexpr (std::is_same_v<T, Value::List>) {
           throw ValidationError("a list value needs a field to give it a type (use it in a lookup such as field__in)");
         } else if constexpr (std::is_same_v<T, std::string>) {
-          pg::Codec<std::string>::to_text(v, p.bytes);  // rejects NUL; untyped: the server infers
+          pg::Codec<std::string>::to_text(v, p.bytes);  // rejects NUL
+          p.oid = pg::oid::text;  // typed: CONCAT and other variadic functions cannot infer unknown
         } else if constexpr (std::is_same_v<T, nlohmann::json>) {
           pg::Codec<nlohmann::json>::to_text(v, p.bytes);
           p.oid = pg::oid::jsonb;
@@ -396,8 +397,16 @@ ExprPtr resolve(const ExprPtr& expr, const ModelInfo& m, const std::vector<Annot
         if (!typed) typed = field_of(*a, m);
       }
       if (e.kind == ExprKind::call && e.name == "date_trunc") typed = nullptr;
-      for (auto& a : out->args)
-        if (a->kind == ExprKind::value) a = resolve(a, m, annotations, typed ? typed : context);
+      for (auto& a : out->args) {
+        if (a->kind != ExprKind::value) continue;
+        a = resolve(a, m, annotations, typed ? typed : context);
+        if (e.name == "CONCAT" && a->param && a->param->oid == 0 && !a->param->null) {
+          // CONCAT takes "any": an untyped parameter has no type to resolve to.
+          auto typed_text = std::make_shared<Expr>(*a);
+          typed_text->param->oid = pg::oid::text;
+          a = typed_text;
+        }
+      }
       return out;
     }
     case ExprKind::aggregate:

@@ -310,12 +310,16 @@ class QuerySet {
   }
   /// The first row (in the query's order), or nothing.
   boost::asio::awaitable<std::optional<M>> first() const {
-    auto rows = co_await limit(1).all();
+    const QuerySet one = limit(1);
+    auto rows = co_await one.all();
     if (rows.empty()) co_return std::nullopt;
     co_return std::move(rows.front());
   }
   /// The last row in the query's order (by primary key when unordered), or nothing.
-  boost::asio::awaitable<std::optional<M>> last() const { return reverse().first(); }
+  boost::asio::awaitable<std::optional<M>> last() const {
+    const QuerySet reversed = reverse();  // a coroutine of a temporary would outlive it
+    co_return co_await reversed.first();
+  }
   /// Rows with their annotations (annotate()).
   boost::asio::awaitable<std::vector<Annotated<M>>> all_annotated() const {
     check_rows_are_objects("all_annotated");
