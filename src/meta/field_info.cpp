@@ -154,11 +154,17 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   for (std::size_t i = 0; i < m.fields.size(); ++i) {
     auto& f = m.fields[i];
     if (!seen.insert(f.name).second)
-      throw ConfigurationError(fmt::format("{} declares the column '{}' twice", m.name, f.name), ErrorContext{.model = m.name});
+      throw ConfigurationError(fmt::format("{} declares the column '{}' twice", m.name, f.name),
+                               ErrorContext{.model = m.name, .field = f.name,
+                                            .hint = "a field inherited from an abstract model cannot be declared again"});
     if (f.primary_key) {
       f.nullable = false;  // a key column is never NULL
       m.primary_keys.push_back(i);
     }
+    if ((f.auto_now || f.auto_now_add) && f.kind != ValueKind::timestamptz && f.kind != ValueKind::timestamp &&
+        f.kind != ValueKind::date)
+      throw ConfigurationError(fmt::format("{}.{}: auto_now and auto_now_add need a Timestamp, LocalTimestamp or Date member",
+                                           m.name, f.name), ErrorContext{.model = m.name, .field = f.name});
     if (f.version) {
       if (m.version_field)
         throw ConfigurationError(fmt::format("{} has more than one version field", m.name), ErrorContext{.model = m.name});

@@ -89,4 +89,21 @@ MATRX_MODEL(Ticket, orm::defaults(),
             (subject),
             (serial, orm::default_fn(next_serial)))
 
+// An abstract model: its fields (with their options) are inherited; it has no table.
+struct Timestamped {
+  orm::Timestamp created_at{};
+  orm::Timestamp updated_at{};
+};
+MATRX_ABSTRACT_MODEL(Timestamped,
+                     (created_at, orm::auto_now_add),
+                     (updated_at, orm::auto_now))
+
+struct Note : Timestamped {
+  std::int64_t id = 0;
+  std::string body{};
+};
+MATRX_MODEL_EXTENDS(Note, Timestamped, orm::defaults(),
+                    (id, orm::primary_key, orm::identity),
+                    (body, orm::unique))
+
 }  // namespace testmodels

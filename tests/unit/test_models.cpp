@@ -119,3 +119,33 @@ TEST_CASE("column, plain_json and enum_type options", "[meta]") {
   CHECK(p.field("history").sql_type == "mood_kind[]");
   CHECK(p.field("history").choices == std::vector<std::string>{"calm", "angry"});
 }
+
+TEST_CASE("abstract models give their fields to concrete models and have no table", "[meta][abstract]") {
+  using testmodels::Note;
+  using testmodels::Timestamped;
+  static_assert(AbstractModel<Timestamped>);
+  static_assert(!Described<Timestamped>);  // no table: objects<Timestamped>() does not compile
+  static_assert(Described<Note>);
+  const ModelInfo& m = model_info<Note>();
+  REQUIRE(m.fields.size() == 4);
+  // Inherited fields first, with their options.
+  CHECK(m.fields[0].name == "created_at");
+  CHECK(m.fields[0].auto_now_add);
+  CHECK(m.fields[1].name == "updated_at");
+  CHECK(m.fields[1].auto_now);
+  CHECK(m.fields[2].name == "id");
+  CHECK(m.primary_keys == std::vector<std::size_t>{2});
+  CHECK(m.table == "note");
+  CHECK(ModelRegistry::find("Note") == &m);
+  CHECK(ModelRegistry::find("Timestamped") == nullptr);
+  CHECK(ModelRegistry::find("timestamped") == nullptr);
+  // Typed columns work on inherited members too.
+  CHECK(col_of<Note, &Note::created_at>.index() == 0);
+  auto recent = objects<Note>().filter(col_of<Note, &Note::updated_at> > Timestamp{}).sql();
+  CHECK(recent.sql.ends_with("WHERE \"note\".\"updated_at\" > $1"));
+  CHECK(col<&Note::body>.index() == 3);
+  CHECK_THROWS_WITH(detail::build_model_info("Stamp", defaults(),
+                                             {FieldInfo{.name = "id", .kind = ValueKind::int64, .primary_key = true},
+                                              FieldInfo{.name = "at", .kind = ValueKind::text, .auto_now = true}}),
+                    Catch::Contains("auto_now and auto_now_add need a Timestamp"));
+}

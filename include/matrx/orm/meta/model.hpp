@@ -83,12 +83,40 @@ ModelDef<M, Fields...> make_model(std::string_view type_name, ModelOptions optio
   return ModelDef<M, Fields...>{type_name, std::move(options), std::tuple<Fields...>(std::move(fields)...)};
 }
 
+/// The fields of an abstract model, as a tuple of FieldDef<Abstract, T>.
+template <class... Fields>
+std::tuple<Fields...> make_abstract(Fields... fields) {
+  return std::tuple<Fields...>(std::move(fields)...);
+}
+
+// A field of abstract base B seen as a field of M (M derives from B).
+template <class M, class B, class T>
+FieldDef<M, T> rebind_field(const FieldDef<B, T>& f) {
+  static_assert(std::is_base_of_v<B, M>, "a model must derive from the abstract model it extends");
+  return FieldDef<M, T>{static_cast<T M::*>(f.member), f.info, f.make_default};
+}
+template <class M, class... Fields>
+ModelDef<M, Fields...> model_from_tuple(std::string_view type_name, ModelOptions options, std::tuple<Fields...> fields) {
+  return ModelDef<M, Fields...>{type_name, std::move(options), std::move(fields)};
+}
+/// M's own fields after the fields of abstract model B (inherited first, as in the original).
+template <class M, class B, class... Fields>
+auto make_extending_model(std::string_view type_name, ModelOptions options, Fields... fields) {
+  auto inherited = std::apply([](const auto&... f) { return std::make_tuple(rebind_field<M>(f)...); },
+                              matrx_orm_abstract(static_cast<B*>(nullptr)));
+  return model_from_tuple<M>(type_name, std::move(options),
+                             std::tuple_cat(std::move(inherited), std::tuple<Fields...>(std::move(fields)...)));
+}
+
 /// Builds ModelInfo from the definition; validates keys. Throws ConfigurationError.
 ModelInfo build_model_info(std::string_view type_name, const ModelOptions& options, std::vector<FieldInfo> fields);
 }  // namespace detail
 
 template <class M>
 concept Described = requires(M* p) { matrx_orm_model(p); };
+/// An abstract model (MATRX_ABSTRACT_MODEL): fields to inherit, no table, no registration.
+template <class M>
+concept AbstractModel = requires(M* p) { matrx_orm_abstract(p); };
 
 /// The typed definition of model M (from MATRX_MODEL).
 template <Described M>
@@ -148,6 +176,29 @@ std::ptrdiff_t field_index(T M::*member) {
   inline auto matrx_orm_model(Type*) {                                                             \
     using namespace ::matrx::orm;                                                                  \
     return ::matrx::orm::detail::make_model<Type>(                                                 \
+        #Type, model_options BOOST_PP_SEQ_FOR_EACH_I(MATRX_ORM_FIELD_ENTRY_, Type,                  \
+                                                     BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__)));       \
+  }                                                                                                \
+  inline const bool BOOST_PP_CAT(matrx_orm_registered_, Type) = ::matrx::orm::register_model<Type>();
+
+/// MATRX_ABSTRACT_MODEL(Type, (member, field_options...)...): fields that concrete models
+/// inherit with MATRX_MODEL_EXTENDS. An abstract model has no table and is not registered;
+/// orm::objects<Type>() does not compile.
+#define MATRX_ABSTRACT_MODEL(Type, ...)                                                              \
+  inline auto matrx_orm_abstract(Type*) {                                                          \
+    using namespace ::matrx::orm;                                                                  \
+    return ::matrx::orm::detail::make_abstract(BOOST_PP_SEQ_FOR_EACH_I(                             \
+        MATRX_ORM_ABSTRACT_FIELD_ENTRY_, Type, BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__)));             \
+  }
+#define MATRX_ORM_ABSTRACT_FIELD_ENTRY_(r, Type, i, elem) \
+  BOOST_PP_COMMA_IF(i) MATRX_ORM_FIELD_EXPAND_(Type, BOOST_PP_TUPLE_ENUM(elem))
+
+/// MATRX_MODEL_EXTENDS(Type, AbstractBase, model_options, (member, field_options...)...):
+/// MATRX_MODEL for a struct deriving from an abstract model; the base's fields come first.
+#define MATRX_MODEL_EXTENDS(Type, Base, model_options, ...)                                        \
+  inline auto matrx_orm_model(Type*) {                                                             \
+    using namespace ::matrx::orm;                                                                  \
+    return ::matrx::orm::detail::make_extending_model<Type, Base>(                                 \
         #Type, model_options BOOST_PP_SEQ_FOR_EACH_I(MATRX_ORM_FIELD_ENTRY_, Type,                  \
                                                      BOOST_PP_VARIADIC_TO_SEQ(__VA_ARGS__)));       \
   }                                                                                                \

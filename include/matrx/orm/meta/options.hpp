@@ -19,6 +19,8 @@ struct Index { void apply(FieldInfo& f) const { f.index = true; } };
 struct Identity { void apply(FieldInfo& f) const { f.identity = true; } };
 /// Optimistic-locking counter: starts at 1, incremented by every save.
 struct Version { void apply(FieldInfo& f) const { f.version = true; } };
+struct AutoNow { void apply(FieldInfo& f) const { f.auto_now = true; } };
+struct AutoNowAdd { void apply(FieldInfo& f) const { f.auto_now_add = true; } };
 /// Store nlohmann::json as json rather than jsonb.
 struct PlainJson { void apply(FieldInfo& f) const { f.sql_type = "json"; } };
 struct MaxLength { std::size_t n; void apply(FieldInfo& f) const { f.max_length = n; } };
@@ -42,6 +44,11 @@ inline constexpr options::Index index{};
 inline constexpr options::Identity identity{};
 inline constexpr options::Version version_field{};
 inline constexpr options::PlainJson plain_json{};
+/// Timestamp/LocalTimestamp/Date members: set to now by every create, save and upsert.
+inline constexpr options::AutoNow auto_now{};
+/// Set to now when the object is inserted while the member still holds its default value;
+/// never overwritten by an upsert's DO UPDATE.
+inline constexpr options::AutoNowAdd auto_now_add{};
 inline options::MaxLength max_length(std::size_t n) { return {n}; }
 inline options::Precision precision(int p, int s = 0) { return {p, s}; }
 inline options::Dimensions dimensions(int n) { return {n}; }

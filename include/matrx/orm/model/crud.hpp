@@ -8,6 +8,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
@@ -45,6 +46,25 @@ template <Described M>
 void apply_defaults(M& obj) {
   for_each_field<M>([&](const auto& f, std::size_t) {
     if (f.make_default && is_unset(obj.*(f.member))) obj.*(f.member) = f.make_default();
+  });
+}
+
+/// auto_now fields get the current time; auto_now_add fields too when `inserting` (or when
+/// unset: a save that turns out to insert).
+template <Described M>
+void touch_timestamps(M& obj, bool inserting) {
+  const ModelInfo& m = model_info<M>();
+  const auto now = std::chrono::floor<std::chrono::microseconds>(std::chrono::system_clock::now());
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    const FieldInfo& info = m.fields[i];
+    if (!info.auto_now && !info.auto_now_add) return;
+    auto& member = obj.*(f.member);
+    if (!info.auto_now && !(inserting && is_unset(member))) return;
+    using Stored = typename std::remove_cvref_t<decltype(f)>::value_type;
+    using T = typename unwrap_optional_t<Stored>::type;
+    if constexpr (std::is_same_v<T, Timestamp>) member = now;
+    else if constexpr (std::is_same_v<T, LocalTimestamp>) member = LocalTimestamp(now.time_since_epoch());
+    else if constexpr (std::is_same_v<T, Date>) member = std::chrono::floor<std::chrono::days>(now);
   });
 }
 
@@ -104,9 +124,11 @@ Statement upsert_statement(const M* objs, std::size_t n, const std::vector<std::
   const ModelInfo& m = model_info<M>();
   if (conflict.empty())
     throw ValidationError(fmt::format("{}: upsert needs at least one conflict field", m.name), ErrorContext{.model = m.name});
-  if (update.empty())
+  if (update.empty())  // every other field, but keys and creation times keep their values
     for (std::size_t i = 0; i < m.fields.size(); ++i)
-      if (std::find(conflict.begin(), conflict.end(), i) == conflict.end()) update.push_back(i);
+      if (std::find(conflict.begin(), conflict.end(), i) == conflict.end() && !m.fields[i].auto_now_add &&
+          !m.fields[i].primary_key)
+        update.push_back(i);
   std::vector<std::size_t> cols(m.fields.size());
   for (std::size_t i = 0; i < cols.size(); ++i) cols[i] = i;
   Statement s;
@@ -154,6 +176,7 @@ boost::asio::awaitable<void> create(M& obj) {
         if (i == *m.version_field) obj.*(f.member) = 1;
     });
   detail::apply_defaults(obj);
+  detail::touch_timestamps(obj, true);
   const SignalContext created{.created = true};
   co_await signals<M>::pre_save().send(obj, created);
   co_await signals<M>::pre_create().send(obj, created);
@@ -185,6 +208,7 @@ boost::asio::awaitable<bool> save(M& obj) {
     co_await create(obj);
     co_return true;
   }
+  detail::touch_timestamps(obj, true);  // auto_now_add only where still unset
   const SignalContext unknown_yet;  // whether it inserts is known only afterwards
   co_await signals<M>::pre_save().send(obj, unknown_yet);
   detail::validate_object(obj);
@@ -224,6 +248,7 @@ boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
   if (objs.empty()) co_return 0;
   for (auto& o : objs) {
     detail::apply_defaults(o);
+    detail::touch_timestamps(o, true);
     if (m.version_field)
       for_each_field<M>([&](const auto& f, std::size_t i) {
         if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
@@ -260,6 +285,7 @@ template <Described M>
 boost::asio::awaitable<bool> upsert(M& obj, std::vector<std::string> conflict_fields,
                                     std::vector<std::string> update_fields = {}) {
   const ModelInfo& m = model_info<M>();
+  detail::touch_timestamps(obj, true);
   detail::validate_object(obj);
   const Statement s = detail::upsert_statement(&obj, 1, detail::field_indexes(m, conflict_fields),
                                                detail::field_indexes(m, update_fields));
@@ -278,7 +304,10 @@ boost::asio::awaitable<std::size_t> bulk_upsert(std::vector<M>& objs, std::vecto
                                                 std::vector<std::string> update_fields = {}) {
   const ModelInfo& m = model_info<M>();
   if (objs.empty()) co_return 0;
-  for (const auto& o : objs) detail::validate_object(o);
+  for (auto& o : objs) {
+    detail::touch_timestamps(o, true);
+    detail::validate_object(o);
+  }
   const auto conflict = detail::field_indexes(m, conflict_fields);
   const auto update = detail::field_indexes(m, update_fields);
   const std::size_t per_chunk = std::max<std::size_t>(1, pg::Params::max_params / m.fields.size());

@@ -56,16 +56,19 @@ struct OrderTerm {
   std::string alias{};
 };
 
-template <auto Member>
+/// M is the model; it differs from the member's class for a member inherited from an
+/// abstract model (col_of<Note, &Note::created_at>).
+template <auto Member, class M = typename detail::member_pointer_traits<decltype(Member)>::model>
 struct Column {
   using Traits = detail::member_pointer_traits<decltype(Member)>;
-  using Model = typename Traits::model;
+  using Model = M;
+  static_assert(std::is_base_of_v<typename Traits::model, M>, "the member does not belong to this model");
   using Stored = typename Traits::value;
   using T = typename detail::unwrap_optional_t<Stored>::type;
   static constexpr bool nullable = !std::is_same_v<Stored, T>;
 
   static std::size_t index() {
-    static const std::ptrdiff_t i = field_index<Model>(Member);
+    static const std::ptrdiff_t i = field_index<Model>(static_cast<Stored Model::*>(Member));
     if (i < 0)
       throw FieldError(fmt::format("this member of {} is not listed in its MATRX_MODEL", model_info<Model>().name),
                        ErrorContext{.model = model_info<Model>().name});
@@ -171,5 +174,9 @@ struct Column {
 /// The typed column of a model member: orm::col<&User::age>.
 template <auto Member>
 inline constexpr Column<Member> col{};
+/// The typed column of a member that model M inherits from an abstract model:
+/// orm::col_of<Note, &Note::created_at> (&Note::created_at names the base's member).
+template <class M, auto Member>
+inline constexpr Column<Member, M> col_of{};
 
 }  // namespace matrx::orm
