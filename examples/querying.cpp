@@ -163,6 +163,37 @@ asio::awaitable<void> tour() {
   // [upsert-end]
   std::cout << "upsert created: " << created << ", balance " << incoming.balance.str() << "\n";
 
+  // [annotate-begin]
+  // Annotations: expressions selected next to the fields, read by alias.
+  auto ranked = orm::objects<Account>()
+                    .annotate("owner_upper", orm::Upper(orm::F("owner")))
+                    .annotate("rank", orm::Window(orm::Rank(), {}, {"-balance"}))
+                    .order_by("rank", "owner");
+  const auto ranked_rows = co_await ranked.all_annotated();
+  for (const auto& row : ranked_rows)
+    std::cout << row.get<std::int64_t>("rank") << ". " << row.get<std::string>("owner_upper") << "\n";
+
+  // GROUP BY with HAVING on an aggregate; a grouped query returns JSON rows.
+  auto per_plan = orm::objects<Account>()
+                      .group_by("plan")
+                      .annotate("accounts", orm::Count())
+                      .annotate("total", orm::Sum("balance"))
+                      .having("accounts__gte", 1)
+                      .order_by("plan");
+  const auto groups = co_await per_plan.values();
+  for (const auto& group : groups) std::cout << group.dump() << "\n";
+
+  // Column-to-column conditions, a correlated EXISTS and an IN (subquery).
+  auto above_version = orm::objects<Account>().filter(orm::F("balance") > orm::F("version") * 100);
+  auto richer = orm::objects<Account>().filter(orm::Q("balance__gt", orm::OuterRef("balance")));
+  auto not_the_richest = orm::objects<Account>().filter(orm::Exists(richer));
+  auto in_pro = orm::objects<Account>().filter(orm::Q("id__in", pro.as_subquery("id")));
+  const std::int64_t above = co_await above_version.count();
+  const std::int64_t not_richest = co_await not_the_richest.count();
+  const std::int64_t pro_count = co_await in_pro.count();
+  // [annotate-end]
+  std::cout << "expressions: " << above << " " << not_richest << " " << pro_count << "\n";
+
   // [signals-begin]
   orm::signals<Account>::pre_save().connect([](Account& a, const orm::SignalContext&) -> asio::awaitable<void> {
     if (a.owner.empty()) throw orm::ValidationError("an account needs an owner");  // vetoes the save
