@@ -149,6 +149,8 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   m.schema = options.schema_name;
   m.database = options.database_name;
   m.abstract = options.is_abstract;
+  m.cache_policy = options.cache_policy;
+  m.cache_timeout = options.cache_timeout_seconds;
   m.fields = std::move(fields);
   std::set<std::string> seen;
   for (std::size_t i = 0; i < m.fields.size(); ++i) {

@@ -63,6 +63,10 @@ asio::awaitable<TransactionPtr> begin_transaction(std::string database) {
 
 asio::awaitable<void> commit_transaction(TransactionPtr tx) {
   tx->finished = true;
+  struct EndHooks {
+    TransactionContext& tx;
+    ~EndHooks() { tx.run_on_end(); }
+  } hooks{*tx};
   pg::Result r;
   try {
     r = co_await tx->connection->execute("COMMIT");
@@ -90,6 +94,7 @@ asio::awaitable<void> rollback_transaction(TransactionPtr tx) noexcept {
     log(LogLevel::warning, fmt::format("ROLLBACK failed: {}", e.what()));
   }
   tx->connection.release();
+  tx->run_on_end();
 }
 
 asio::awaitable<std::string> create_savepoint(TransactionContext& tx) {

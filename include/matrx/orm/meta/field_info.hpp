@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +57,10 @@ struct FieldInfo {
   bool has_server_default() const noexcept { return identity || default_kind == DefaultKind::database; }
 };
 
+/// How long the StateManager keeps a model's objects: permanent (until a write evicts them),
+/// long_term (4 h), short_term (10 min, the default), instant (1 min), or none (never cached).
+enum class CachePolicy { permanent, long_term, short_term, instant, none };
+
 struct ModelInfo {
   std::string name{};          ///< C++ type name, e.g. "User"
   std::string table{};         ///< table name (default: snake_case of the type name)
@@ -65,6 +70,8 @@ struct ModelInfo {
   std::vector<std::size_t> primary_keys{};  ///< indexes into fields, in key order
   std::optional<std::size_t> version_field{};
   bool abstract = false;
+  CachePolicy cache_policy = CachePolicy::short_term;
+  std::optional<std::chrono::seconds> cache_timeout{};  ///< overrides the policy's duration
 
   /// The field named `name`, or nullptr.
   const FieldInfo* find(std::string_view name) const noexcept;

@@ -2,7 +2,9 @@
 // (orm::table("users").schema("auth").database("main")).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -71,7 +73,13 @@ inline options::EnumType enum_type(std::string name) { return {std::move(name)};
 struct ModelOptions {
   std::string table_name, schema_name, database_name;
   bool is_abstract = false;
+  CachePolicy cache_policy = CachePolicy::short_term;
+  std::optional<std::chrono::seconds> cache_timeout_seconds{};
   ModelOptions schema(std::string s) const { auto c = *this; c.schema_name = std::move(s); return c; }
+  /// StateManager policy: orm::table("users").cache(orm::CachePolicy::long_term).
+  ModelOptions cache(CachePolicy p) const { auto c = *this; c.cache_policy = p; return c; }
+  /// An explicit cache duration that overrides the policy's.
+  ModelOptions cache_timeout(std::chrono::seconds t) const { auto c = *this; c.cache_timeout_seconds = t; return c; }
   ModelOptions database(std::string d) const { auto c = *this; c.database_name = std::move(d); return c; }
 };
 /// Table name of a model; empty ("") means snake_case of the type name.

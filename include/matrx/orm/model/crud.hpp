@@ -189,6 +189,7 @@ boost::asio::awaitable<void> create(M& obj) {
   s.sql += " RETURNING " + select_list(m, {});
   pg::Result r = co_await detail::run_statement(m, s, "create");
   detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  co_await detail::cache_after_write(&obj, 1, true);
   co_await signals<M>::post_create().send(obj, created);
   co_await signals<M>::post_save().send(obj, created);
 }
@@ -221,6 +222,7 @@ boost::asio::awaitable<bool> save(M& obj) {
                               std::move(ctx));
   }
   detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  co_await detail::cache_after_write(&obj, 1, true);
   const SignalContext outcome{.created = r.get<bool>(0, static_cast<int>(m.fields.size()))};
   if (outcome.created) co_await signals<M>::post_create().send(obj, outcome);
   co_await signals<M>::post_save().send(obj, outcome);
@@ -235,6 +237,7 @@ boost::asio::awaitable<bool> remove(M& obj) {
   co_await signals<M>::pre_delete().send(obj, context);
   const Statement s = compile_delete(SelectSpec{.model = &m, .where = detail::primary_key_condition(obj)});
   pg::Result r = co_await detail::run_statement(m, s, "delete");
+  co_await detail::cache_after_write(&obj, 1, false);
   co_await signals<M>::post_delete().send(obj, context);
   co_return r.affected_rows() > 0;
 }
@@ -276,6 +279,7 @@ boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
   std::size_t k = 0;
   for (const auto& r : results)
     for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, objs[k++], columns);
+  co_await detail::cache_after_write(objs.data(), k, true);
   co_return k;
 }
 
@@ -294,6 +298,7 @@ boost::asio::awaitable<bool> upsert(M& obj, std::vector<std::string> conflict_fi
     throw OptimisticLockError(fmt::format("{} was modified concurrently (version mismatch); nothing was saved", m.name),
                               ErrorContext{.model = m.name, .operation = "upsert", .sql = s.sql});
   detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  co_await detail::cache_after_write(&obj, 1, true);
   co_return r.get<bool>(0, static_cast<int>(m.fields.size()));
 }
 
@@ -320,6 +325,7 @@ boost::asio::awaitable<std::size_t> bulk_upsert(std::vector<M>& objs, std::vecto
   std::size_t k = 0;
   for (const auto& r : results)
     for (int row = 0; row < r.rows() && k < objs.size(); ++row) detail::hydrate(r, row, objs[k++], columns);
+  co_await detail::cache_after_write(objs.data(), k, true);
   co_return k;
 }
 
@@ -390,6 +396,7 @@ boost::asio::awaitable<std::int64_t> bulk_update(const std::vector<M>& objs, std
   auto results = co_await detail::run_in_transaction(m, statements, "bulk_update");
   std::int64_t updated = 0;
   for (const auto& r : results) updated += r.affected_rows();
+  co_await detail::cache_after_write(objs.data(), objs.size(), false);
   co_return updated;
 }
 
@@ -422,6 +429,7 @@ boost::asio::awaitable<std::int64_t> bulk_delete(const std::vector<M>& objs) {
   }
   const Statement s = compile_delete(SelectSpec{.model = &m, .where = where});
   pg::Result r = co_await detail::run_statement(m, s, "bulk_delete");
+  co_await detail::cache_after_write(objs.data(), objs.size(), false);
   co_return r.affected_rows();
 }
 
@@ -450,18 +458,46 @@ boost::asio::awaitable<std::int64_t> delete_where(const Q& filters) {
   co_return co_await objects<M>().filter(filters).remove();
 }
 
+namespace detail {
+/// get() through the StateManager: a primary-key filter is answered from the cache while
+/// fresh; what the database returns is cached (outside transactions).
+template <Described M>
+boost::asio::awaitable<std::optional<M>> cached_get(query::NodePtr where, bool use_cache, bool or_none) {
+  const ModelInfo& m = model_info<M>();
+  const bool in_tx = current_transaction(co_await boost::asio::this_coro::executor) != nullptr;
+  std::optional<std::string> key;
+  if (!in_tx) key = cache_key(*where, m);
+  if (use_cache && key)
+    if (auto hit = StateManager<M>::find(*key)) co_return *hit;  // a copy
+  const QuerySet<M> query = objects<M>().filter(Where<M>(std::move(where)));
+  std::optional<M> found;
+  if (or_none) found = co_await query.get_or_none();
+  else found = co_await query.get();
+  if (found && !in_tx) StateManager<M>::cache(*found);
+  co_return found;
+}
+}  // namespace detail
+
 /// Shorthands: orm::get<User>(orm::col<&User::id> == 5), orm::get<User>(Q("username", "bob")).
+/// With a primary-key filter, a fresh cached copy answers without a query unless
+/// `use_cache` is false; the result is cached either way (see StateManager).
 template <Described M>
-boost::asio::awaitable<M> get(const Where<M>& where) {
-  co_return co_await objects<M>().filter(where).get();
+boost::asio::awaitable<M> get(const Where<M>& where, bool use_cache = true) {
+  auto found = co_await detail::cached_get<M>(where.node(), use_cache, false);
+  co_return std::move(*found);
 }
 template <Described M>
-boost::asio::awaitable<M> get(const Q& q) {
-  co_return co_await objects<M>().filter(q).get();
+boost::asio::awaitable<M> get(const Q& q, bool use_cache = true) {
+  auto found = co_await detail::cached_get<M>(q.resolve(model_info<M>()), use_cache, false);
+  co_return std::move(*found);
 }
 template <Described M>
-boost::asio::awaitable<std::optional<M>> get_or_none(const Q& q) {
-  co_return co_await objects<M>().filter(q).get_or_none();
+boost::asio::awaitable<std::optional<M>> get_or_none(const Where<M>& where, bool use_cache = true) {
+  co_return co_await detail::cached_get<M>(where.node(), use_cache, true);
+}
+template <Described M>
+boost::asio::awaitable<std::optional<M>> get_or_none(const Q& q, bool use_cache = true) {
+  co_return co_await detail::cached_get<M>(q.resolve(model_info<M>()), use_cache, true);
 }
 
 }  // namespace matrx::orm

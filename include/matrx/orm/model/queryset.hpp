@@ -27,6 +27,7 @@
 #include "matrx/orm/meta/model.hpp"
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
+#include "matrx/orm/model/state_manager.hpp"
 #include "matrx/orm/model/update.hpp"
 #include "matrx/orm/query/column.hpp"
 #include "matrx/orm/query/compiler.hpp"
@@ -387,12 +388,15 @@ class QuerySet {
   boost::asio::awaitable<UpdateResult<M>> update(std::vector<FieldUpdate> values) const {
     const Statement s = compile_update(spec_, assignments(values), true);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_);
-    co_return UpdateResult<M>{r.affected_rows(), detail::hydrate_all<M>(r)};
+    UpdateResult<M> result{r.affected_rows(), detail::hydrate_all<M>(r)};
+    co_await detail::cache_after_write(result.rows.data(), result.rows.size(), database_.empty());
+    co_return result;
   }
   /// DELETE the matching rows; returns how many were deleted.
   boost::asio::awaitable<std::int64_t> remove() const {
     const Statement s = compile_delete(spec_);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "delete", database_);
+    co_await detail::cache_after_unknown_write<M>();
     co_return r.affected_rows();
   }
 

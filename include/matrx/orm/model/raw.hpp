@@ -6,19 +6,30 @@
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include "matrx/orm/meta/model.hpp"
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
+#include "matrx/orm/model/state_manager.hpp"
+#include "matrx/orm/model/transaction.hpp"
 #include "matrx/orm/pg/params.hpp"
 
 namespace matrx::orm {
 
-/// Rows of `sql` as plain results, on `database` (empty: the default database).
+/// Rows of `sql` as plain results, on `database` (empty: the default database). A statement
+/// that may have written (anything but a plain SELECT) empties every StateManager cache,
+/// since any table may have changed.
 inline boost::asio::awaitable<pg::Result> raw_sql(std::string sql, pg::Params params = pg::Params(),
                                                   std::string database = {}) {
   const Statement s{std::move(sql), std::move(params)};
-  co_return co_await detail::run_sql(database, s, "raw_sql");
+  pg::Result r = co_await detail::run_sql(database, s, "raw_sql");
+  if (cache::may_have_written(s.sql, r.command_tag())) {
+    cache::clear_all();
+    if (detail::TransactionContext* tx = detail::current_transaction(co_await boost::asio::this_coro::executor))
+      tx->on_end.push_back([] { cache::clear_all(); });
+  }
+  co_return r;
 }
 
 /// Rows of `sql` as M objects: result columns are matched to fields by name; columns that

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <exception>
+#include <functional>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +35,13 @@ struct TransactionContext {
   int depth = 0;
   int savepoints = 0;
   bool finished = false;
+  /// Run once the transaction has ended, committed or not (cache evictions: a value read
+  /// outside the transaction while it ran may be stale after its commit).
+  std::vector<std::function<void()>> on_end{};
+  void run_on_end() noexcept {
+    for (auto& f : on_end) f();
+    on_end.clear();
+  }
 };
 using TransactionPtr = std::shared_ptr<TransactionContext>;
 

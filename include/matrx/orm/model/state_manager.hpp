@@ -1,0 +1,177 @@
+// StateManager: the in-process cache of model objects, keyed by primary key.
+//
+// orm::get<M>(…) with a primary-key filter is answered from the cache while the entry is
+// fresh; every read through get fills it, and every write path evicts or refreshes it —
+// including bulk and QuerySet writes, delete_where and raw SQL, which the original left
+// stale. Callers get copies (or shared_ptr<const M>), never one shared mutable object.
+// Inside a transaction nothing is stored (the data is not committed yet) and touched keys
+// are evicted again when the transaction ends.
+//
+// Thread-safe: one mutex per model cache. Time comes from an injectable clock (cache::set_clock).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "matrx/orm/meta/model.hpp"
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "matrx/orm/model/hydrate.hpp"
+#include "matrx/orm/model/transaction.hpp"
+#include "matrx/orm/query/expression.hpp"
+
+namespace matrx::orm {
+
+struct CacheStats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t evictions = 0;  ///< entries dropped: expired, or invalidated by a write
+  std::size_t size = 0;
+};
+
+namespace cache {
+using Clock = std::chrono::steady_clock;
+/// Replaces the clock (tests advance a fake one instead of sleeping); nullptr restores it.
+void set_clock(std::function<Clock::time_point()> now);
+Clock::time_point now();
+/// How long entries of `model` stay fresh; nullopt: forever (permanent).
+std::optional<Clock::duration> time_to_live(const ModelInfo& model);
+/// Empties every model's cache (raw SQL that may have written anything does this).
+void clear_all();
+/// False only for a plain SELECT: the command tag says SELECT and the text has no
+/// INSERT/UPDATE/DELETE/MERGE/TRUNCATE/COPY word (a data-modifying CTE also reports SELECT).
+bool may_have_written(std::string_view sql, std::string_view command_tag);
+}  // namespace cache
+
+namespace detail {
+/// Type-erased view of one model's cache, for clear_all.
+class ModelCacheBase {
+ public:
+  virtual ~ModelCacheBase() = default;
+  virtual void clear() = 0;
+};
+void register_cache(ModelCacheBase* cache);
+
+/// The cache key of an object: its primary-key values, encoded.
+template <Described M>
+std::string cache_key(const M& obj) {
+  const ModelInfo& m = model_info<M>();
+  std::string key;
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    if (!m.fields[i].primary_key) return;
+    const Param p = encode_member(obj.*(f.member), m.fields[i]);
+    key += std::to_string(i) + ':' + std::to_string(p.bytes.size()) + (p.binary ? 'b' : 't') + p.bytes;
+  });
+  return key;
+}
+/// The cache key a filter asks for, when it is exactly "every primary-key field = value".
+std::optional<std::string> cache_key(const query::Node& where, const ModelInfo& model);
+}  // namespace detail
+
+template <Described M>
+class StateManager {
+ public:
+  /// The cached object for `key` while fresh (counts a hit or a miss).
+  static std::shared_ptr<const M> find(const std::string& key) {
+    auto& s = state();
+    std::lock_guard lock(s.mutex);
+    auto it = s.entries.find(key);
+    if (it == s.entries.end()) {
+      ++s.stats.misses;
+      return nullptr;
+    }
+    const auto ttl = cache::time_to_live(model_info<M>());
+    if (ttl && cache::now() - it->second.cached_at > *ttl) {
+      s.entries.erase(it);
+      ++s.stats.evictions;
+      ++s.stats.misses;
+      return nullptr;
+    }
+    ++s.stats.hits;
+    return it->second.object;
+  }
+  /// Stores a copy of `obj` (replacing an older one). No-op for CachePolicy::none.
+  static void cache(const M& obj) {
+    if (model_info<M>().cache_policy == CachePolicy::none) return;
+    auto copy = std::make_shared<const M>(obj);
+    auto& s = state();
+    std::lock_guard lock(s.mutex);
+    s.entries.insert_or_assign(detail::cache_key(obj), Entry{std::move(copy), cache::now()});
+  }
+  static void remove(const M& obj) { remove_key(detail::cache_key(obj)); }
+  static void remove_key(const std::string& key) {
+    auto& s = state();
+    std::lock_guard lock(s.mutex);
+    s.stats.evictions += s.entries.erase(key);
+  }
+  static void clear_cache() { state().clear(); }
+  static std::size_t count() {
+    auto& s = state();
+    std::lock_guard lock(s.mutex);
+    return s.entries.size();
+  }
+  static CacheStats stats() {
+    auto& s = state();
+    std::lock_guard lock(s.mutex);
+    CacheStats out = s.stats;
+    out.size = s.entries.size();
+    return out;
+  }
+
+ private:
+  struct Entry {
+    std::shared_ptr<const M> object;
+    cache::Clock::time_point cached_at;
+  };
+  struct State : detail::ModelCacheBase {
+    State() { detail::register_cache(this); }
+    void clear() override {
+      std::lock_guard lock(mutex);
+      stats.evictions += entries.size();
+      entries.clear();
+    }
+    std::mutex mutex;
+    std::unordered_map<std::string, Entry> entries;
+    CacheStats stats;
+  };
+  static State& state() {
+    static State s;
+    return s;
+  }
+};
+
+namespace detail {
+/// After objects were written: outside a transaction store fresh copies (or evict them when
+/// `store` is false); inside one evict them now and again when it ends, committed or not.
+template <Described M>
+boost::asio::awaitable<void> cache_after_write(const M* objs, std::size_t n, bool store) {
+  TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (store && !tx) {
+      StateManager<M>::cache(objs[i]);
+    } else {
+      std::string key = cache_key(objs[i]);
+      StateManager<M>::remove_key(key);
+      if (tx) tx->on_end.push_back([key] { StateManager<M>::remove_key(key); });
+    }
+  }
+}
+/// After a write whose rows are unknown (QuerySet::remove): the model's whole cache goes.
+template <Described M>
+boost::asio::awaitable<void> cache_after_unknown_write() {
+  StateManager<M>::clear_cache();
+  if (TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor))
+    tx->on_end.push_back([] { StateManager<M>::clear_cache(); });
+}
+}  // namespace detail
+
+}  // namespace matrx::orm
