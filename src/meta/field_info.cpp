@@ -115,9 +115,23 @@ nlohmann::json ModelInfo::to_json() const {
     if (!f.choices.empty()) jf["choices"] = f.choices;
     if (!f.enum_type.empty()) jf["enum_type"] = f.enum_type;
     if (f.default_kind == DefaultKind::database) jf["db_default"] = f.db_default;
+    if (f.foreign_key) {
+      // By name: resolving the target here could recurse into a model still being built.
+      const auto& fk = *f.foreign_key;
+      jf["foreign_key"] = {{"target", fk.target_info ? fk.target().name : fk.target_name},
+                           {"to_field", fk.to_field},
+                           {"on_delete", fk.on_delete},
+                           {"on_update", fk.on_update},
+                           {"to_db", fk.to_db}};
+    }
     fs.push_back(std::move(jf));
   }
   j["fields"] = fs;
+  nlohmann::json m2m = nlohmann::json::array();
+  for (const auto& r : many_to_many)
+    m2m.push_back({{"name", r.name}, {"junction", r.junction}, {"source_column", r.source_column},
+                   {"target_column", r.target_column}, {"target", r.target_name}});
+  j["many_to_many"] = m2m;
   return j;
 }
 
@@ -150,6 +164,8 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   m.database = options.database_name;
   m.abstract = options.is_abstract;
   m.cache_policy = options.cache_policy;
+  m.unfetchable = options.is_unfetchable;
+  m.many_to_many = options.many_to_many_relations;
   m.cache_timeout = options.cache_timeout_seconds;
   m.fields = std::move(fields);
   std::set<std::string> seen;

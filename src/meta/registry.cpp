@@ -86,4 +86,9 @@ nlohmann::json ModelRegistry::snapshot() {
   return nlohmann::json{{"version", 1}, {"models", models}};
 }
 
+const ModelInfo& ForeignKeyInfo::target() const {
+  if (target_info) return target_info();
+  return ModelRegistry::get(target_name);
+}
+
 }  // namespace matrx::orm

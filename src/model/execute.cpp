@@ -1,5 +1,7 @@
 #include "matrx/orm/model/execute.hpp"
 
+#include <atomic>
+
 #include <nlohmann/json.hpp>
 
 #include "matrx/orm/errors.hpp"
@@ -20,10 +22,17 @@ pg::Database& database_for(const ModelInfo& model, std::string_view override_nam
 }
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> statement_counter{0};
+}  // namespace
+
+std::uint64_t statements_executed() noexcept { return statement_counter.load(std::memory_order_relaxed); }
+
 // Inside orm::transaction on the same database the statement uses the transaction's
 // connection; otherwise a pooled one.
 asio::awaitable<pg::Result> execute_on(pg::Database& db, const Statement& statement,
                                        pg::Format format = pg::Format::binary) {
+  statement_counter.fetch_add(1, std::memory_order_relaxed);
   if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
       tx && tx->database == db.config().name) {
     if (tx->finished) throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
@@ -83,8 +92,10 @@ asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& mod
         tx && tx->database == db.config().name) {
       // Already atomic: the surrounding transaction covers every chunk.
       for (const auto& s : statements) results.push_back(co_await tx->connection->execute(s.sql, s.params));
+      statement_counter.fetch_add(statements.size(), std::memory_order_relaxed);
       co_return results;
     }
+    statement_counter.fetch_add(statements.size(), std::memory_order_relaxed);
     auto conn = co_await db.acquire();
     if (statements.size() == 1) {
       results.push_back(co_await conn->execute(statements[0].sql, statements[0].params));

@@ -247,10 +247,15 @@ struct Writer {
         for (auto i : s.columns) fields += (fields.empty() ? "" : ", ") + column(i);
       }
       sql += fields;
+      for (const Join& j : s.joins)
+        for (const auto& tf : j.target->fields) sql += ", " + quote_identifier(j.alias) + "." + quote_identifier(tf.name);
       if (s.nearest && s.nearest->select_distance) sql += ", " + distance(*s.nearest) + " AS matrx_distance";
       for (const auto& a : s.annotations) sql += (sql.back() == ' ' ? "" : ", ") + expr(*a.expr) + " AS " + quote_identifier(a.alias);
     }
     sql += " FROM " + from();
+    for (const Join& j : s.joins)
+      sql += " LEFT JOIN " + j.target->qualified_table() + " AS " + quote_identifier(j.alias) + " ON " + column(j.field) +
+             " = " + quote_identifier(j.alias) + "." + quote_identifier(j.target->fields.at(j.to_field).name);
     where(s);
     group_having(s);
     order_limit(s);

@@ -94,7 +94,9 @@ TEST_CASE("every write path leaves no stale object in the cache", "[db][cache]")
     CHECK(age == 25);
 
     const auto raw_params = orm::pg::Params::of(std::int64_t{26}, id);
-    co_await orm::raw_sql("UPDATE \"user\" SET age = $1 WHERE id = $2", raw_params);
+    const auto written = co_await orm::raw_sql("UPDATE \"user\" SET age = $1 WHERE id = $2", raw_params);
+    CHECK(written.affected_rows() == 1);
+    CHECK(StateManager<User>::count() == 0);
     age = co_await cached_age(id);
     CHECK(age == 26);
 

@@ -30,6 +30,32 @@ enum class DefaultKind {
   database,   ///< a database expression (DEFAULT now(), gen_random_uuid(), identity)
 };
 
+struct ModelInfo;
+
+/// A foreign key: this field stores a key of `target` (by type, or by registered name for
+/// self-references and cycles), in `to_field` (default: the target's primary key).
+struct ForeignKeyInfo {
+  const ModelInfo& (*target_info)() = nullptr;  ///< set for references<Target>()
+  std::string target_name{};                    ///< set for references("Target")
+  std::string to_field{};
+  std::string on_delete = "NO ACTION";
+  std::string on_update = "NO ACTION";
+  std::string to_db{};      ///< the target lives in another registered database
+  std::string to_schema{};  ///< informational: the target model's schema decides
+  /// The target's description (resolved through the registry for names).
+  const ModelInfo& target() const;
+};
+
+/// A many-to-many relation through a junction table: rows (source_column, target_column).
+struct ManyToManyInfo {
+  std::string name;
+  std::string junction;
+  std::string source_column;
+  std::string target_column;
+  std::string target_name;
+  std::string junction_schema{};
+};
+
 struct FieldInfo {
   std::string name{};          ///< column name (and lookup name)
   std::string sql_type{};      ///< DDL spelling: "bigint", "varchar(50)", "numeric(10,2)", "mood"
@@ -52,6 +78,7 @@ struct FieldInfo {
   DefaultKind default_kind = DefaultKind::none;
   std::string db_default{};                    ///< SQL expression for DefaultKind::database
   std::string member{};                        ///< C++ member name
+  std::optional<ForeignKeyInfo> foreign_key{};
 
   /// A server-side value exists when an INSERT omits the column.
   bool has_server_default() const noexcept { return identity || default_kind == DefaultKind::database; }
@@ -72,6 +99,8 @@ struct ModelInfo {
   bool abstract = false;
   CachePolicy cache_policy = CachePolicy::short_term;
   std::optional<std::chrono::seconds> cache_timeout{};  ///< overrides the policy's duration
+  bool unfetchable = false;  ///< relation fetches to this model log one warning and return nothing
+  std::vector<ManyToManyInfo> many_to_many{};
 
   /// The field named `name`, or nullptr.
   const FieldInfo* find(std::string_view name) const noexcept;

@@ -75,6 +75,20 @@ struct ModelOptions {
   bool is_abstract = false;
   CachePolicy cache_policy = CachePolicy::short_term;
   std::optional<std::chrono::seconds> cache_timeout_seconds{};
+  bool is_unfetchable = false;
+  std::vector<ManyToManyInfo> many_to_many_relations{};
+  /// Relation fetches to this model log one warning and return nothing (the original's
+  /// _unfetchable).
+  ModelOptions unfetchable() const { auto c = *this; c.is_unfetchable = true; return c; }
+  /// A many-to-many relation through an existing junction table:
+  /// .many_to_many("tags", "post_tags", "post_id", "tag_id", "Tag").
+  ModelOptions many_to_many(std::string name, std::string junction, std::string source_column,
+                            std::string target_column, std::string target_model) const {
+    auto c = *this;
+    c.many_to_many_relations.push_back(ManyToManyInfo{std::move(name), std::move(junction), std::move(source_column),
+                                                      std::move(target_column), std::move(target_model)});
+    return c;
+  }
   ModelOptions schema(std::string s) const { auto c = *this; c.schema_name = std::move(s); return c; }
   /// StateManager policy: orm::table("users").cache(orm::CachePolicy::long_term).
   ModelOptions cache(CachePolicy p) const { auto c = *this; c.cache_policy = p; return c; }

@@ -2,6 +2,7 @@
 // acquires a pooled connection and adds model and operation to any error.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
@@ -34,6 +35,10 @@ boost::asio::awaitable<pg::Result> run_sql(std::string_view database, const Stat
 boost::asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model,
                                                                    const std::vector<Statement>& statements,
                                                                    std::string_view operation);
+
+/// Statements the ORM has sent since the process started (BEGIN/COMMIT not counted): tests
+/// use it to prove eager loading costs a constant number of queries.
+std::uint64_t statements_executed() noexcept;
 
 /// Counts UTF-8 code points (what varchar(n) limits).
 std::size_t utf8_length(std::string_view text) noexcept;

@@ -45,6 +45,15 @@ struct Cte {
   bool recursive = false;
 };
 
+/// LEFT JOIN target AS alias ON table.field = alias.to_field, selecting every target column
+/// after the model's fields (select_related).
+struct Join {
+  const ModelInfo* target = nullptr;
+  std::size_t field = 0;     ///< the foreign key, in the query's model
+  std::size_t to_field = 0;  ///< in the target
+  std::string alias;
+};
+
 struct SelectSpec {
   const ModelInfo* model = nullptr;
   query::NodePtr where{};               ///< null: no WHERE
@@ -60,6 +69,7 @@ struct SelectSpec {
   std::optional<std::vector<std::size_t>> group_by{};  ///< set: SELECT only these + annotations
   query::NodePtr having{};
   std::vector<Cte> ctes{};
+  std::vector<Join> joins{};
   /// Subqueries only: the single selected expression (as_subquery), or none for SELECT 1.
   query::ExprPtr projection{};
 };

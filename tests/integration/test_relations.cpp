@@ -1,0 +1,162 @@
+// Relationships against the server: foreign keys, inverse foreign keys, many-to-many, and
+// eager loading that costs a constant number of queries (no N+1).
+#include <catch2/catch.hpp>
+
+#include "../support/blog_models.hpp"
+#include "db_fixture.hpp"
+
+namespace orm = matrx::orm;
+using orm::Q;
+using orm::Value;
+using test::asio::awaitable;
+using namespace blog;
+
+namespace {
+struct Blog {
+  std::vector<Author> authors;
+  std::vector<Post> posts;
+  std::vector<Tag> tags;
+};
+
+awaitable<Blog> build(test::SchemaDatabase& db, int n_posts) {
+  for (const char* statement : ddl) co_await db.execute(statement);
+  Blog b;
+  b.authors = {Author{.name = "ann"}, Author{.name = "ben"}};
+  co_await orm::bulk_create(b.authors);
+  b.tags = {Tag{.label = "c++"}, Tag{.label = "sql"}, Tag{.label = "async"}};
+  co_await orm::bulk_create(b.tags);
+  for (int i = 0; i < n_posts; ++i) {
+    Post p{.author_id = b.authors[static_cast<std::size_t>(i % 2)].id, .title = "post " + std::to_string(i)};
+    if (i % 10 == 0) p.editor_id = b.authors[1].id;
+    b.posts.push_back(p);
+  }
+  co_await orm::bulk_create(b.posts);
+  co_return b;
+}
+}  // namespace
+
+TEST_CASE("foreign keys and inverse foreign keys, two FKs to one table stay two relations", "[db][relations]") {
+  test::SchemaDatabase db("rel_fk");
+  test::run([&]() -> awaitable<void> {
+    Blog b = co_await build(db, 10);
+    const Post& first = b.posts[0];
+    const auto author = co_await orm::fetch_fk<Author>(first, "author_id");
+    REQUIRE(author);
+    CHECK(author->name == "ann");
+    const auto editor = co_await orm::fetch_fk<Author>(first, "editor_id");
+    REQUIRE(editor);
+    CHECK(editor->name == "ben");
+    const auto no_editor = co_await orm::fetch_fk<Author>(b.posts[1], "editor_id");
+    CHECK_FALSE(no_editor);  // NULL key
+
+    // Wrong target type, unknown field, not a foreign key: errors before any SQL.
+    CHECK_THROWS_WITH(co_await orm::fetch_fk<Tag>(first, "author_id"), Catch::Contains("references Author, not Tag"));
+    CHECK_THROWS_AS(co_await orm::fetch_fk<Author>(first, "nope"), orm::FieldError);
+    CHECK_THROWS_WITH(co_await orm::fetch_fk<Author>(first, "title"), Catch::Contains("is not a foreign key"));
+
+    // A dangling key is DoesNotExist, not an empty result.
+    Post dangling = first;
+    dangling.author_id = 999999;
+    CHECK_THROWS_AS(co_await orm::fetch_fk<Author>(dangling, "author_id"), orm::DoesNotExist);
+
+    // Inverse: ben wrote 5 posts and edited 1 — two relations from posts to authors (the
+    // original's schema builder collapsed them into one, B4-29).
+    const auto written = co_await orm::fetch_ifk<Post>(b.authors[1], "author_id");
+    CHECK(written.size() == 5);
+    const auto edited = co_await orm::fetch_ifk<Post>(b.authors[1], "editor_id");
+    REQUIRE(edited.size() == 1);
+    CHECK(edited[0].id == first.id);
+
+    // A self-reference declared by name, and an unfetchable target.
+    Comment root{.post_id = first.id, .body = "root"};
+    co_await orm::create(root);
+    Archive archive;
+    co_await orm::create(archive);
+    Comment reply{.post_id = first.id, .parent_id = root.id, .archive_id = archive.id, .body = "reply"};
+    co_await orm::create(reply);
+    const auto parent = co_await orm::fetch_fk<Comment>(reply, "parent_id");
+    REQUIRE(parent);
+    CHECK(parent->body == "root");
+    const auto replies = co_await orm::fetch_ifk<Comment>(root, "parent_id");
+    CHECK(replies.size() == 1);
+    const auto archived = co_await orm::fetch_fk<Archive>(reply, "archive_id");
+    CHECK_FALSE(archived);  // unfetchable: one warning, nothing fetched
+  });
+}
+
+TEST_CASE("many-to-many: add counts real inserts, remove, clear, atomic set", "[db][relations][m2m]") {
+  test::SchemaDatabase db("rel_m2m");
+  test::run([&]() -> awaitable<void> {
+    Blog b = co_await build(db, 2);
+    const Post& p = b.posts[0];
+    const std::vector<Value> two{b.tags[0].id, b.tags[1].id};
+    const auto added = co_await orm::add_m2m(p, "tags", two);
+    CHECK(added == 2);
+    const std::vector<Value> again{b.tags[1].id, b.tags[2].id};
+    const auto added_again = co_await orm::add_m2m(p, "tags", again);
+    CHECK(added_again == 1);  // the original returned 2: the number asked for (B2-18)
+    auto tags = co_await orm::fetch_m2m<Tag>(p, "tags");
+    CHECK(tags.size() == 3);
+    const std::vector<Value> sql_tag{b.tags[1].id};
+    const auto removed = co_await orm::remove_m2m(p, "tags", sql_tag);
+    CHECK(removed == 1);
+    const std::vector<Value> only_async{b.tags[2].id};
+    co_await orm::set_m2m(p, "tags", only_async);
+    tags = co_await orm::fetch_m2m<Tag>(p, "tags");
+    REQUIRE(tags.size() == 1);
+    CHECK(tags[0].label == "async");
+    // set_m2m is atomic: a failing add (unknown tag id, FK violation) keeps the old links.
+    const std::vector<Value> bad{b.tags[0].id, Value(std::int64_t{424242})};
+    CHECK_THROWS_AS(co_await orm::set_m2m(p, "tags", bad), orm::IntegrityError);
+    tags = co_await orm::fetch_m2m<Tag>(p, "tags");
+    REQUIRE(tags.size() == 1);
+    CHECK(tags[0].label == "async");
+    const auto cleared = co_await orm::clear_m2m(p, "tags");
+    CHECK(cleared == 1);
+    const std::vector<Value> none;
+    const auto added_none = co_await orm::add_m2m(p, "tags", none);
+    CHECK(added_none == 0);
+    CHECK_THROWS_WITH(co_await orm::fetch_m2m<Tag>(p, "labels"), Catch::Contains("no many-to-many relation 'labels'"));
+    CHECK_THROWS_WITH(co_await orm::fetch_m2m<Author>(p, "tags"), Catch::Contains("leads to Tag, not Author"));
+    const std::vector<Value> not_an_id{Value("x")};
+    CHECK_THROWS_AS(co_await orm::add_m2m(p, "tags", not_an_id), orm::ValidationError);
+  });
+}
+
+TEST_CASE("eager loading: 100 posts with authors, tags and comments in a constant number of queries", "[db][relations][eager]") {
+  test::SchemaDatabase db("rel_eager");
+  test::run([&]() -> awaitable<void> {
+    Blog b = co_await build(db, 100);
+    for (std::size_t i = 0; i < b.posts.size(); ++i) {
+      std::vector<Value> ids;
+      for (std::size_t t = 0; t <= i % 3; ++t) ids.emplace_back(b.tags[t].id);  // 1, 2 or 3 tags
+      co_await orm::add_m2m(b.posts[i], "tags", ids);
+    }
+    std::vector<Comment> comments;
+    for (std::size_t i = 0; i < b.posts.size(); i += 4) comments.push_back(Comment{.post_id = b.posts[i].id, .body = "c"});
+    co_await orm::bulk_create(comments);
+
+    const auto before = orm::detail::statements_executed();
+    const auto all_posts = orm::objects<Post>().order_by("id");
+    const auto with_authors = co_await orm::select_related<Author>(all_posts, "author_id");
+    std::vector<Post> posts;
+    for (const auto& [post, author] : with_authors) posts.push_back(post);
+    const auto tags = co_await orm::prefetch_m2m<Tag>(posts, "tags");
+    const auto post_comments = co_await orm::prefetch_ifk<Comment>(posts, "post_id");
+    const auto queries = orm::detail::statements_executed() - before;
+    CHECK(queries == 3);  // not 1 + 3 × 100
+
+    REQUIRE(with_authors.size() == 100);
+    for (std::size_t i = 0; i < 100; ++i) {
+      const auto& [post, author] = with_authors[i];
+      REQUIRE(author);
+      CHECK(author->id == post.author_id);
+      CHECK(author->name == (i % 2 == 0 ? "ann" : "ben"));
+      CHECK(tags[i].size() == i % 3 + 1);
+      CHECK(post_comments[i].size() == (i % 4 == 0 ? 1u : 0u));
+    }
+    CHECK(tags[2][2].label == "async");
+    const auto sql = all_posts.sql();
+    CHECK(sql.sql.find("JOIN") == std::string::npos);  // the QuerySet itself is unchanged
+  });
+}
