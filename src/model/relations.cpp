@@ -2,6 +2,11 @@
 #include "matrx/orm/model/relations.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "matrx/orm/meta/registry.hpp"
+
+namespace asio = boost::asio;
 
 namespace matrx::orm::detail {
 
@@ -99,4 +104,124 @@ Statement m2m_delete(const ModelInfo& source, const ManyToManyInfo& rel, const P
   return s;
 }
 
+namespace {
+// Rows of `model` matching `where`, as JSON objects keyed by column.
+asio::awaitable<std::vector<nlohmann::json>> rows_as_json(const ModelInfo& model, query::NodePtr where,
+                                                          std::string database, std::string_view operation) {
+  const Statement st = compile_select(SelectSpec{.model = &model, .where = std::move(where)});
+  pg::Result r = co_await run_statement_text(model, st, operation, database);
+  std::vector<nlohmann::json> out;
+  for (int row = 0; row < r.rows(); ++row) {
+    nlohmann::json obj = nlohmann::json::object();
+    for (int c = 0; c < r.columns(); ++c) obj[std::string(r.column_name(c))] = json_of_column(r, row, c);
+    out.push_back(std::move(obj));
+  }
+  co_return out;
+}
+}  // namespace
+
+asio::awaitable<RelatedResults> fetch_related(const ModelInfo& m, std::vector<Param> values, int groups) {
+  RelatedResults out;
+  if (groups & 1) {
+    for (std::size_t i = 0; i < m.fields.size(); ++i) {
+      const FieldInfo& f = m.fields[i];
+      if (!f.foreign_key) continue;
+      try {
+        const ModelInfo& target = f.foreign_key->target();
+        if (skip_unfetchable(m, f.name, target) || values[i].null) {
+          out.foreign_keys[f.name] = nullptr;
+          continue;
+        }
+        const FieldInfo& to = referenced_field(f, m);
+        Param key = values[i];
+        key.oid = to.oid;
+        auto where = query::make_leaf(query::Op::eq, *target.index_of(to.name), {std::move(key)});
+        auto rows = co_await rows_as_json(target, std::move(where), f.foreign_key->to_db, "fetch_fks");
+        if (rows.empty())
+          throw DoesNotExist(fmt::format("{}.{} refers to a {} that does not exist", m.name, f.name, target.name),
+                             ErrorContext{.model = target.name});
+        out.foreign_keys[f.name] = std::move(rows.front());
+      } catch (const std::exception& e) {
+        out.foreign_keys[f.name] = nullptr;
+        out.errors[f.name] = e.what();
+        log(LogLevel::warning, fmt::format("[{}] failed to fetch foreign key '{}': {}", m.name, f.name, e.what()));
+      }
+    }
+  }
+  if (groups & 2) {
+    for (const ModelInfo* from : ModelRegistry::all()) {
+      for (std::size_t i = 0; i < from->fields.size(); ++i) {
+        const FieldInfo& f = from->fields[i];
+        if (!f.foreign_key) continue;
+        const ModelInfo* target = nullptr;
+        try {
+          target = &f.foreign_key->target();
+        } catch (const ConfigurationError&) {
+          continue;  // a reference to an unregistered name cannot point at m
+        }
+        if (target != &m) continue;
+        const std::string name = from->table + "." + f.name;
+        try {
+          if (skip_unfetchable(m, name, *from)) {
+            out.inverse_foreign_keys[name] = {};
+            continue;
+          }
+          const FieldInfo& referenced = referenced_field(f, *from);
+          Param key = values.at(*m.index_of(referenced.name));
+          if (key.null) {
+            out.inverse_foreign_keys[name] = {};
+            continue;
+          }
+          key.oid = f.oid;
+          auto where = query::make_leaf(query::Op::eq, i, {std::move(key)});
+          out.inverse_foreign_keys[name] = co_await rows_as_json(*from, std::move(where), std::string(), "fetch_ifks");
+        } catch (const std::exception& e) {
+          out.inverse_foreign_keys[name] = {};
+          out.errors[name] = e.what();
+          log(LogLevel::warning, fmt::format("[{}] failed to fetch inverse relation '{}': {}", m.name, name, e.what()));
+        }
+      }
+    }
+  }
+  if (groups & 4) {
+    for (const auto& rel : m.many_to_many) {
+      try {
+        const ModelInfo& target = ModelRegistry::get(rel.target_name);
+        if (skip_unfetchable(m, rel.name, target)) {
+          out.many_to_many[rel.name] = {};
+          continue;
+        }
+        const Statement st = m2m_select(target, rel, values.at(m.primary_keys.at(0)), false);
+        pg::Result r = co_await run_statement_text(target, st, "fetch_m2ms");
+        std::vector<nlohmann::json> rows;
+        for (int row = 0; row < r.rows(); ++row) {
+          nlohmann::json obj = nlohmann::json::object();
+          for (int c = 0; c < r.columns(); ++c) obj[std::string(r.column_name(c))] = json_of_column(r, row, c);
+          rows.push_back(std::move(obj));
+        }
+        out.many_to_many[rel.name] = std::move(rows);
+      } catch (const std::exception& e) {
+        out.many_to_many[rel.name] = {};
+        out.errors[rel.name] = e.what();
+        log(LogLevel::warning, fmt::format("[{}] failed to fetch many-to-many '{}': {}", m.name, rel.name, e.what()));
+      }
+    }
+  }
+  co_return out;
+}
+
 }  // namespace matrx::orm::detail
+
+namespace matrx::orm {
+nlohmann::json RelatedResults::to_json() const {
+  nlohmann::json j;
+  j["foreign_keys"] = nlohmann::json::object();
+  for (const auto& [k, v] : foreign_keys) j["foreign_keys"][k] = v;
+  j["inverse_foreign_keys"] = nlohmann::json::object();
+  for (const auto& [k, v] : inverse_foreign_keys) j["inverse_foreign_keys"][k] = v;
+  j["many_to_many"] = nlohmann::json::object();
+  for (const auto& [k, v] : many_to_many) j["many_to_many"][k] = v;
+  j["errors"] = errors;
+  return j;
+}
+}  // namespace matrx::orm

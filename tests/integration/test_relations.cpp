@@ -160,3 +160,39 @@ TEST_CASE("eager loading: 100 posts with authors, tags and comments in a constan
     CHECK(sql.sql.find("JOIN") == std::string::npos);  // the QuerySet itself is unchanged
   });
 }
+
+TEST_CASE("fetch_all_related: the three groups by name, as a structure and as JSON", "[db][relations]") {
+  test::SchemaDatabase db("rel_all");
+  test::run([&]() -> awaitable<void> {
+    Blog b = co_await build(db, 4);
+    const Post& p = b.posts[0];  // by ann, edited by ben
+    const std::vector<Value> tag_ids{b.tags[0].id, b.tags[2].id};
+    co_await orm::add_m2m(p, "tags", tag_ids);
+    Comment c{.post_id = p.id, .body = "hi"};
+    co_await orm::create(c);
+
+    const orm::RelatedResults all = co_await orm::fetch_all_related(p);
+    CHECK(all.foreign_keys.at("author_id")["name"] == "ann");
+    CHECK(all.foreign_keys.at("editor_id")["name"] == "ben");
+    CHECK(all.inverse_foreign_keys.at("comments.post_id").size() == 1);
+    CHECK(all.many_to_many.at("tags").size() == 2);
+    CHECK(all.errors.empty());
+    const auto json = all.to_json();
+    CHECK(json["many_to_many"]["tags"][1]["label"] == "async");
+    CHECK(json["inverse_foreign_keys"]["comments.post_id"][0]["body"] == "hi");
+
+    // The author's inverse relations: posts written and posts edited stay apart.
+    const orm::RelatedResults ben = co_await orm::fetch_ifks(b.authors[1]);
+    CHECK(ben.inverse_foreign_keys.at("posts.author_id").size() == 2);
+    CHECK(ben.inverse_foreign_keys.at("posts.editor_id").size() == 1);
+
+    // A failing relation is reported and the others still load (here: a dangling key that
+    // only a deferred constraint would allow, simulated on an unsaved copy).
+    Post dangling = p;
+    dangling.author_id = 987654;
+    const orm::RelatedResults partial = co_await orm::fetch_fks(dangling);
+    CHECK(partial.foreign_keys.at("author_id").is_null());
+    CHECK(partial.errors.count("author_id") == 1);
+    CHECK(partial.foreign_keys.at("editor_id")["name"] == "ben");
+  });
+}

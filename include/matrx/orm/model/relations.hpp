@@ -9,6 +9,7 @@
 // The target type is checked against the relation's declared target (QueryError otherwise).
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/log.hpp"
@@ -302,6 +304,56 @@ boost::asio::awaitable<std::vector<std::vector<Target>>> prefetch_m2m(const std:
     for (auto i : it->second) out[i].push_back(t);
   }
   co_return out;
+}
+
+// ---- every relation at once, by name ------------------------------------------------------
+
+/// The relations of one object, fetched by name: foreign keys (field → the object or null),
+/// inverse foreign keys (every registered model's foreign key to this model, named
+/// "table.field" → rows), many-to-many (relation name → rows). Rows are JSON objects keyed
+/// by column. A relation that fails is reported in `errors` and the others still load.
+struct RelatedResults {
+  std::map<std::string, nlohmann::json> foreign_keys;
+  std::map<std::string, std::vector<nlohmann::json>> inverse_foreign_keys;
+  std::map<std::string, std::vector<nlohmann::json>> many_to_many;
+  std::map<std::string, std::string> errors;
+  /// {"foreign_keys": {…}, "inverse_foreign_keys": {…}, "many_to_many": {…}, "errors": {…}}
+  nlohmann::json to_json() const;
+};
+
+namespace detail {
+enum class RelationGroups { foreign_keys = 1, inverse = 2, many_to_many = 4, all = 7 };
+/// `values`: every field of the object, encoded, in field order.
+boost::asio::awaitable<RelatedResults> fetch_related(const ModelInfo& m, std::vector<Param> values, int groups);
+template <Described M>
+std::vector<Param> encoded_fields(const M& obj) {
+  const ModelInfo& m = model_info<M>();
+  std::vector<Param> out;
+  for_each_field<M>([&](const auto& f, std::size_t i) { out.push_back(encode_member(obj.*(f.member), m.fields[i])); });
+  return out;
+}
+}  // namespace detail
+
+/// Every foreign key of obj (a failing one is reported in errors; the others still load).
+template <Described M>
+boost::asio::awaitable<RelatedResults> fetch_fks(const M& obj) {
+  co_return co_await detail::fetch_related(model_info<M>(), detail::encoded_fields(obj), 1);
+}
+/// Every inverse foreign key of obj, derived from the registered models.
+template <Described M>
+boost::asio::awaitable<RelatedResults> fetch_ifks(const M& obj) {
+  co_return co_await detail::fetch_related(model_info<M>(), detail::encoded_fields(obj), 2);
+}
+/// Every many-to-many relation of obj.
+template <Described M>
+boost::asio::awaitable<RelatedResults> fetch_m2ms(const M& obj) {
+  co_return co_await detail::fetch_related(model_info<M>(), detail::encoded_fields(obj), 4);
+}
+/// All three groups, one relation after the other (never concurrently on one connection:
+/// the original gathered them on a transaction's single connection, B4-32).
+template <Described M>
+boost::asio::awaitable<RelatedResults> fetch_all_related(const M& obj) {
+  co_return co_await detail::fetch_related(model_info<M>(), detail::encoded_fields(obj), 7);
 }
 
 }  // namespace matrx::orm
