@@ -11,6 +11,7 @@
 #include "matrx/orm/meta/options.hpp"
 #include "matrx/orm/meta/registry.hpp"
 #include "matrx/orm/meta/sql_type.hpp"
+#include "matrx/orm/model/base_manager.hpp"
 #include "matrx/orm/model/crud.hpp"
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"

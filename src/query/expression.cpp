@@ -73,16 +73,21 @@ namespace {
       ErrorContext{.model = m.name, .field = f.name});
 }
 
+// Array elements are built into a text literal: `text_form` asks for the text encoding.
+thread_local bool text_form = false;
+
 template <class T>
 Param encode(const T& value, pg::Oid oid) {
   Param p;
   p.oid = oid;
   if constexpr (pg::Codec<T>::binary_param) {
-    p.binary = true;
-    pg::Codec<T>::to_binary(value, p.bytes);
-  } else {
-    pg::Codec<T>::to_text(value, p.bytes);
+    if (!text_form) {
+      p.binary = true;
+      pg::Codec<T>::to_binary(value, p.bytes);
+      return p;
+    }
   }
+  pg::Codec<T>::to_text(value, p.bytes);
   return p;
 }
 
@@ -197,7 +202,15 @@ Param encode_value(const Value& value, const FieldInfo& f, const ModelInfo& m) {
     for (std::size_t i = 0; i < list->size(); ++i) {
       if (i) literal.push_back(',');
       if ((*list)[i].is_null()) { literal += "NULL"; continue; }
-      Param e = encode_scalar((*list)[i], f.element_kind, f, m, 0);
+      text_form = true;
+      Param e;
+      try {
+        e = encode_scalar((*list)[i], f.element_kind, f, m, 0);
+      } catch (...) {
+        text_form = false;
+        throw;
+      }
+      text_form = false;
       if (e.binary) mismatch((*list)[i], f, m, "unsupported array element");
       pg::detail::append_array_text_element(literal, e.bytes);
     }

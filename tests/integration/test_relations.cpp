@@ -196,3 +196,91 @@ TEST_CASE("fetch_all_related: the three groups by name, as a structure and as JS
     CHECK(partial.foreign_keys.at("editor_id")["name"] == "ben");
   });
 }
+
+namespace {
+// A manager with business logic: titles are shown upper-case, and loads are counted.
+class PostManager : public orm::BaseManager<Post> {
+ public:
+  int loaded = 0;
+
+ protected:
+  awaitable<void> on_load(Post& p) override {
+    ++loaded;
+    for (auto& ch : p.title) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    co_return;
+  }
+};
+}  // namespace
+
+TEST_CASE("BaseManager: the original's methods, with a subclass hook on every loaded item", "[db][relations][manager]") {
+  test::SchemaDatabase db("rel_manager");
+  test::run([&]() -> awaitable<void> {
+    Blog b = co_await build(db, 6);
+    PostManager posts;
+    const Post one = co_await posts.load_by_id(b.posts[0].id);
+    CHECK(one.title == "POST 0");
+    const auto ann = co_await posts.load_items(Q("author_id", b.authors[0].id));
+    CHECK(ann.size() == 3);
+    const std::vector<Value> ids{b.posts[1].id, b.posts[2].id, Value(std::int64_t{-5})};
+    const auto some = co_await posts.load_items_by_ids(ids);
+    CHECK(some.size() == 2);
+    const auto everything = co_await posts.load_all();
+    CHECK(everything.size() == 6);
+    CHECK(posts.loaded == 1 + 3 + 2 + 6);
+
+    const Post fresh{.author_id = b.authors[1].id, .title = "new"};
+    const Post created = co_await posts.create_item(fresh);
+    CHECK(created.id > 0);
+    CHECK(created.title == "NEW");
+    const std::vector<orm::FieldUpdate> retitle{{"title", "renamed"}};
+    const Post updated = co_await posts.update_item(created.id, retitle);
+    CHECK(updated.title == "RENAMED");
+    const Value missing_id(std::int64_t(-1));
+    CHECK_THROWS_AS(co_await posts.update_item(missing_id, retitle), orm::DoesNotExist);
+    const auto n = co_await posts.count();
+    CHECK(n == 7);
+    const auto exists = co_await posts.exists(Q("title", "renamed"));
+    CHECK(exists);
+
+    const auto [with_author, author] = co_await posts.get_item_with_related<Author>(created.id, "author_id");
+    REQUIRE(author);
+    CHECK(author->name == "ben");
+    CHECK(with_author.id == created.id);
+    const auto joined = co_await posts.get_items_with_related<Author>("author_id", Q("author_id", b.authors[0].id));
+    CHECK(joined.size() == 3);
+    CHECK(joined[0].second->name == "ann");
+
+    const std::vector<Value> tag_ids{b.tags[0].id, b.tags[1].id};
+    const auto linked = co_await posts.add_m2m(created.id, "tags", tag_ids);
+    CHECK(linked == 2);
+    const auto [item, tags] = co_await posts.get_item_with_m2m<Tag>(created.id, "tags");
+    CHECK(tags.size() == 2);
+    const auto [same, related] = co_await posts.get_item_with_all_related(created.id);
+    CHECK(related.many_to_many.at("tags").size() == 2);
+    const auto cleared = co_await posts.clear_m2m(created.id, "tags");
+    CHECK(cleared == 2);
+
+    const bool deleted = co_await posts.delete_item(created.id);
+    CHECK(deleted);
+    const bool deleted_again = co_await posts.delete_item(created.id);
+    CHECK_FALSE(deleted_again);
+    const auto removed = co_await posts.delete_where(Q("author_id", b.authors[1].id));
+    CHECK(removed == 3);
+    CHECK(item.id == created.id);
+    CHECK(same.id == created.id);
+  });
+}
+
+TEST_CASE("BaseManager's blocking form through orm::sync", "[db][relations][manager]") {
+  test::SchemaDatabase db("rel_manager_sync");
+  test::run([&]() -> awaitable<void> {
+    co_await build(db, 3);
+  });
+  PostManager posts;
+  const auto n = orm::sync(posts.count());
+  CHECK(n == 3);
+  const auto first = orm::sync(posts.load_items(Q("title", "post 0")));
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].title == "POST 0");
+  matrx::orm::pg::close_all_databases();
+}

@@ -107,6 +107,14 @@ TEST_CASE("Django-style lookups compile to the same SQL as typed columns", "[que
   CHECK(in.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"username\" = ANY($1)");
   CHECK(params_of(in) == P{"{a,\"b,c\",\"NULL\"}"});
   CHECK(compile_count(users(Q{{"age__in", Value::List{}}}.resolve(U))).sql == "SELECT count(*) FROM \"user\" WHERE FALSE");
+  // Integer and uuid lists too (their scalars travel in binary; array elements as text).
+  auto ints = compile_count(users(Q{{"id__in", Value::List{1, 22, -3}}}.resolve(U)));
+  CHECK(ints.sql == "SELECT count(*) FROM \"user\" WHERE \"user\".\"id\" = ANY($1)");
+  CHECK(params_of(ints) == P{"{1,22,-3}"});
+  const ModelInfo& O = model_info<Order>();
+  auto uuids = compile_count(SelectSpec{.model = &O, .where = Q{{"id__in", Value::List{Uuid::parse("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")}}}.resolve(O)});
+  CHECK(params_of(uuids) == P{"{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"});
+  CHECK_THROWS_AS((Q{{"age__in", Value::List{std::int64_t{1} << 40}}}.resolve(U)), ValidationError);
   auto range = compile_count(users(Q{{"age__range", Value::List{18, 65}}}.resolve(U)));
   CHECK(params_of(range) == P{"18", "65"});
   auto iexact = compile_count(users(Q{{"username__iexact", "Al_ce"}}.resolve(U)));
