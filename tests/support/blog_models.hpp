@@ -70,3 +70,39 @@ inline constexpr const char* ddl[] = {
 };
 
 }  // namespace blog
+
+namespace blog {
+// Cross-schema: accounts live in schema "auth" (queries say "auth"."accounts").
+struct AuthAccount {
+  std::int64_t id = 0;
+  std::string email{};
+};
+MATRX_MODEL(AuthAccount, orm::table("accounts").schema("auth"), (id, orm::primary_key, orm::identity), (email))
+
+struct Profile {
+  std::int64_t id = 0;
+  std::int64_t account_id = 0;
+  std::string bio{};
+};
+MATRX_MODEL(Profile, orm::table("profiles"),
+            (id, orm::primary_key, orm::identity),
+            (account_id, orm::references<AuthAccount>().to_schema("auth")),
+            (bio))
+
+// Cross-database: regions live in the registered database "regions".
+struct Region {
+  std::int64_t id = 0;
+  std::string name{};
+};
+MATRX_MODEL(Region, orm::table("regions").database("regions"), (id, orm::primary_key, orm::identity), (name))
+
+struct Store {
+  std::int64_t id = 0;
+  std::int64_t region_id = 0;
+  std::string name{};
+};
+MATRX_MODEL(Store, orm::table("stores"),
+            (id, orm::primary_key, orm::identity),
+            (region_id, orm::references<Region>().to_db("regions")),
+            (name))
+}  // namespace blog
