@@ -3,15 +3,29 @@
 #include "matrx/orm/model/state_manager.hpp"
 
 #include <algorithm>
+#include <set>
+
+#include <boost/asio/this_coro.hpp>
+
+#include "matrx/orm/model/execute.hpp"
+#include "matrx/orm/pg/connection.hpp"
+#include "matrx/orm/pg/database.hpp"
 #include <cctype>
 
 namespace matrx::orm {
 
 namespace {
+struct Listener {
+  std::string database;
+  pg::Connection connection;
+};
 struct Globals {
   std::mutex mutex;
   std::function<cache::Clock::time_point()> clock;
   std::vector<detail::ModelCacheBase*> caches;
+  std::vector<Listener> listeners;
+  std::set<std::string, std::less<>> enabled;  // registered database names
+  const std::string process_tag = Uuid::random().to_string();  // tells our own NOTIFYs apart
 };
 Globals& globals() {
   static Globals g;
@@ -64,6 +78,100 @@ bool may_have_written(std::string_view sql, std::string_view command_tag) {
   for (const char* word : {"INSERT", "UPDATE", "DELETE", "MERGE", "TRUNCATE", "COPY"})
     if (upper.find(word) != std::string::npos) return true;
   return false;
+}
+
+namespace {
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 15]);
+  }
+  return out;
+}
+std::string unhex(std::string_view text) {
+  std::string out;
+  auto value = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (std::size_t i = 0; i + 1 < text.size(); i += 2) out.push_back(static_cast<char>(value(text[i]) * 16 + value(text[i + 1])));
+  return out;
+}
+std::string registered_name(std::string_view database) {
+  return database.empty() ? pg::default_database().config().name : pg::database(database).config().name;
+}
+constexpr char separator = '\x1f';  // ASCII unit separator: never in a model name or hex
+
+// "tag␟Model␟hexkey": evict one key; an empty key empties the model; model "*" everything.
+void on_invalidation(std::string_view payload) {
+  const auto a = payload.find(separator);
+  const auto b = a == std::string_view::npos ? a : payload.find(separator, a + 1);
+  if (b == std::string_view::npos) return;  // not ours
+  if (payload.substr(0, a) == globals().process_tag) return;  // our own write: already evicted
+  const std::string_view model = payload.substr(a + 1, b - a - 1);
+  const std::string key = unhex(payload.substr(b + 1));
+  if (model == "*") {
+    clear_all();
+    return;
+  }
+  std::vector<detail::ModelCacheBase*> caches;
+  {
+    std::lock_guard lock(globals().mutex);
+    caches = globals().caches;
+  }
+  for (auto* c : caches) {
+    if (c->model().name != model) continue;
+    if (key.empty()) c->clear();
+    else c->evict(key);
+  }
+}
+}  // namespace
+
+std::string invalidation_payload(std::string_view model, std::string_view key) {
+  return globals().process_tag + separator + std::string(model) + separator + hex(key);
+}
+
+bool notifications_enabled(std::string_view database) {
+  std::lock_guard lock(globals().mutex);
+  if (globals().enabled.empty()) return false;
+  const std::string name = registered_name(database);
+  return globals().enabled.count(name) > 0;
+}
+
+boost::asio::awaitable<void> start_listener(std::string database) {
+  pg::Database& db = database.empty() ? pg::default_database() : pg::database(database);
+  auto executor = co_await boost::asio::this_coro::executor;
+  pg::Connection connection = co_await pg::Connection::connect(executor, db.config().connect_options());
+  connection.on_notification([](std::string_view, std::string_view payload, int) { on_invalidation(payload); });
+  co_await connection.execute(std::string("LISTEN ") + notify_channel);
+  // Anything cached before listening may have changed unseen.
+  clear_all();
+  std::lock_guard lock(globals().mutex);
+  globals().enabled.insert(db.config().name);
+  globals().listeners.push_back(Listener{db.config().name, std::move(connection)});
+}
+
+void stop_listeners() {
+  std::vector<Listener> listeners;
+  {
+    std::lock_guard lock(globals().mutex);
+    listeners = std::move(globals().listeners);
+    globals().listeners.clear();
+    globals().enabled.clear();
+  }
+  for (auto& l : listeners) l.connection.close();
+}
+
+boost::asio::awaitable<void> notify(std::string database, std::string model, std::vector<std::string> keys) {
+  if (!notifications_enabled(database) || keys.empty()) co_return;
+  // Many keys, or long ones, become one "whole model" message (NOTIFY payloads stay < 8000 bytes).
+  std::size_t bytes = 0;
+  for (const auto& k : keys) bytes += k.size();
+  if (keys.size() > 64 || bytes > 1024) keys.assign(1, std::string());
+  std::vector<std::string> payloads;
+  for (const auto& k : keys) payloads.push_back(invalidation_payload(model, k));
+  const Statement statement{"SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                            pg::Params::of(std::string(notify_channel), payloads)};
+  co_await detail::run_sql(database, statement, "cache notify");
 }
 
 }  // namespace cache

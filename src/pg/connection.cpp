@@ -269,7 +269,16 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       fail_all(fmt::format("protocol error: {}", e.what()), nullptr);
       return;
     }
-    while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);  // LISTEN is not used yet
+    while (PGnotify* n = PQnotifies(conn_)) {
+      if (notification_handler_) {
+        try {
+          notification_handler_(n->relname, n->extra ? n->extra : "", n->be_pid);
+        } catch (const std::exception& e) {
+          log(LogLevel::warning, fmt::format("a notification handler threw: {}", e.what()));
+        }
+      }
+      PQfreemem(n);
+    }
     if (PQstatus(conn_) == CONNECTION_BAD) {
       fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
       return;
@@ -396,6 +405,18 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   int cancels_running_ = 0;
   std::string broken_reason_;
   std::string fatal_message_, fatal_sqlstate_;  // FATAL received while idle
+  Connection::NotificationHandler notification_handler_;  // touched on the strand only
+
+ public:
+  // Posted to the strand: the read watch may be running on another thread. A LISTEN sent
+  // after this call is queued behind it, so no notification for it is missed.
+  void set_notification_handler(Connection::NotificationHandler handler) {
+    asio::post(strand_, [self = shared_from_this(), h = std::move(handler)]() mutable {
+      self->notification_handler_ = std::move(h);
+    });
+  }
+
+ private:
   std::atomic<bool> broken_{false}, closed_{false};
   std::atomic<std::size_t> pending_{0};
   std::atomic<TransactionState> tx_{TransactionState::idle};
@@ -556,6 +577,9 @@ TransactionState Connection::transaction_state() const noexcept {
 }
 std::size_t Connection::pending() const noexcept { return core_ ? core_->pending() : 0; }
 int Connection::backend_pid() const noexcept { return core_ ? core_->pid() : 0; }
+void Connection::on_notification(NotificationHandler handler) {
+  if (core_) core_->set_notification_handler(std::move(handler));
+}
 PoolerMode Connection::pooler_mode() const noexcept { return core_ ? core_->mode() : PoolerMode::session; }
 std::string Connection::server_parameter(const char* name) const { return core_ ? core_->parameter(name) : ""; }
 

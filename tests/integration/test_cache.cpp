@@ -142,3 +142,65 @@ TEST_CASE("every write path leaves no stale object in the cache", "[db][cache]")
     CHECK(eve == 60);
   });
 }
+
+TEST_CASE("LISTEN/NOTIFY: another process's write evicts our copy, and our writes notify others", "[db][cache][notify]") {
+  test::SchemaDatabase db("cache_notify");
+  test::run([&]() -> awaitable<void> {
+    co_await testdata::tables(db);
+    const auto users = co_await testdata::seed();
+    const std::int64_t id = users[0].id;
+    co_await orm::cache::start_listener();
+
+    // "The other process": its own connection, listening to the same channel.
+    auto other = co_await test::pg::Connection::connect(test::db_options());
+    std::vector<std::string> seen;
+    other.on_notification([&seen](std::string_view, std::string_view payload, int) { seen.emplace_back(payload); });
+    co_await other.execute("LISTEN matrx_orm_cache");
+    auto wait_for = [](auto condition) -> awaitable<bool> {
+      for (int i = 0; i < 300 && !condition(); ++i) co_await test::sleep_for(std::chrono::milliseconds(10));
+      co_return condition();
+    };
+
+    std::int32_t age = co_await cached_age(id);
+    CHECK(age == 20);
+    // It writes and notifies as matrx-orm there would (with its own process tag).
+    co_await other.execute(fmt::format("UPDATE {}.\"user\" SET age = 77 WHERE id = {}", db.schema, id));
+    std::string payload = orm::cache::invalidation_payload("User", orm::detail::cache_key(User{.id = id}));
+    payload = "another-process" + payload.substr(payload.find('\x1f'));
+    const auto notify_params = orm::pg::Params::of(payload);
+    co_await other.execute("SELECT pg_notify('matrx_orm_cache', $1)", notify_params);
+    const std::string key = orm::detail::cache_key(User{.id = id});
+    const bool evicted = co_await wait_for([&] { return StateManager<User>::count() == 0 || !StateManager<User>::find(key); });
+    CHECK(evicted);
+    age = co_await cached_age(id);
+    CHECK(age == 77);
+
+    // Our save notifies the other process.
+    User u = co_await orm::get<User>(Q("id", id));
+    u.age = 78;
+    co_await orm::save(u);
+    const bool heard = co_await wait_for([&] { return !seen.empty(); });
+    REQUIRE(heard);
+    CHECK(seen.front().find("\x1fUser\x1f") != std::string::npos);
+
+    // NOTIFY is transactional: a rolled-back write sends nothing, a committed one does —
+    // and notifications arrive in commit order, so one message means the rollback sent none.
+    seen.clear();
+    CHECK_THROWS_AS(co_await orm::transaction([&]() -> awaitable<void> {
+      User inside = co_await orm::get<User>(Q("id", id));
+      inside.age = 1;
+      co_await orm::save(inside);
+      throw std::runtime_error("abort");
+    }()), std::runtime_error);
+    u = co_await orm::get<User>(Q("id", id));
+    u.age = 79;
+    co_await orm::save(u);
+    const bool heard_commit = co_await wait_for([&] { return !seen.empty(); });
+    CHECK(heard_commit);
+    CHECK(seen.size() == 1);
+
+    orm::cache::stop_listeners();
+    CHECK_FALSE(orm::cache::notifications_enabled(""));
+    other.close();
+  });
+}

@@ -25,6 +25,10 @@ inline boost::asio::awaitable<pg::Result> raw_sql(std::string sql, pg::Params pa
   const Statement s{std::move(sql), std::move(params)};
   pg::Result r = co_await detail::run_sql(database, s, "raw_sql");
   if (cache::may_have_written(s.sql, r.command_tag())) {
+    if (cache::notifications_enabled(database)) {
+      std::vector<std::string> everything(1);
+      co_await cache::notify(database, "*", std::move(everything));
+    }
     cache::clear_all();
     if (detail::TransactionContext* tx = detail::current_transaction(co_await boost::asio::this_coro::executor))
       tx->on_end.push_back([] { cache::clear_all(); });

@@ -47,6 +47,25 @@ Clock::time_point now();
 std::optional<Clock::duration> time_to_live(const ModelInfo& model);
 /// Empties every model's cache (raw SQL that may have written anything does this).
 void clear_all();
+// ---- cross-process invalidation (LISTEN/NOTIFY) ----
+/// The channel writers NOTIFY and listeners LISTEN on.
+inline constexpr const char* notify_channel = "matrx_orm_cache";
+/// Opens a dedicated connection to `database` (empty: the default) that LISTENs for other
+/// processes' writes and evicts what they changed; from then on this process's writes on
+/// that database send a NOTIFY (inside a transaction, delivered only if it commits).
+/// Call stop_listeners() before the io_context ends.
+boost::asio::awaitable<void> start_listener(std::string database = {});
+/// Closes every listener connection.
+void stop_listeners();
+/// True once start_listener ran for this database (registered name).
+bool notifications_enabled(std::string_view database);
+/// The NOTIFY payload for an eviction of `key` in `model` ("" key: the model's whole cache),
+/// tagged with this process's id so that a process ignores its own notifications.
+std::string invalidation_payload(std::string_view model, std::string_view key);
+/// Sends invalidations of `keys` of `model` ("*": every model) through `database` (empty:
+/// the default), inside the caller's transaction if any. No-op unless enabled there.
+boost::asio::awaitable<void> notify(std::string database, std::string model, std::vector<std::string> keys);
+
 /// False only for a plain SELECT: the command tag says SELECT and the text has no
 /// INSERT/UPDATE/DELETE/MERGE/TRUNCATE/COPY word (a data-modifying CTE also reports SELECT).
 bool may_have_written(std::string_view sql, std::string_view command_tag);
@@ -58,6 +77,8 @@ class ModelCacheBase {
  public:
   virtual ~ModelCacheBase() = default;
   virtual void clear() = 0;
+  virtual void evict(const std::string& key) = 0;
+  virtual const ModelInfo& model() const = 0;
 };
 void register_cache(ModelCacheBase* cache);
 
@@ -139,6 +160,11 @@ class StateManager {
       stats.evictions += entries.size();
       entries.clear();
     }
+    void evict(const std::string& key) override {
+      std::lock_guard lock(mutex);
+      stats.evictions += entries.erase(key);
+    }
+    const ModelInfo& model() const override { return model_info<M>(); }
     std::mutex mutex;
     std::unordered_map<std::string, Entry> entries;
     CacheStats stats;
@@ -155,6 +181,11 @@ namespace detail {
 template <Described M>
 boost::asio::awaitable<void> cache_after_write(const M* objs, std::size_t n, bool store) {
   TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor);
+  if (cache::notifications_enabled(model_info<M>().database)) {
+    std::vector<std::string> keys;
+    for (std::size_t i = 0; i < n; ++i) keys.push_back(cache_key(objs[i]));
+    co_await cache::notify(model_info<M>().database, model_info<M>().name, std::move(keys));
+  }
   for (std::size_t i = 0; i < n; ++i) {
     if (store && !tx) {
       StateManager<M>::cache(objs[i]);
@@ -168,6 +199,10 @@ boost::asio::awaitable<void> cache_after_write(const M* objs, std::size_t n, boo
 /// After a write whose rows are unknown (QuerySet::remove): the model's whole cache goes.
 template <Described M>
 boost::asio::awaitable<void> cache_after_unknown_write() {
+  if (cache::notifications_enabled(model_info<M>().database)) {
+    std::vector<std::string> whole_model(1);  // one empty key: the model's whole cache
+    co_await cache::notify(model_info<M>().database, model_info<M>().name, std::move(whole_model));
+  }
   StateManager<M>::clear_cache();
   if (TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor))
     tx->on_end.push_back([] { StateManager<M>::clear_cache(); });

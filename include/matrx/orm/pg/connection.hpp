@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -73,6 +74,12 @@ class Connection {
 
   /// Closes the connection now; queued and in-flight calls fail with ConnectionError.
   void close() noexcept;
+
+  /// Receives NOTIFY messages for the channels this connection LISTENs to, on the
+  /// connection's executor, as they arrive (also while no query runs). Replaces any earlier
+  /// handler; an empty function drops notifications.
+  using NotificationHandler = std::function<void(std::string_view channel, std::string_view payload, int sender_pid)>;
+  void on_notification(NotificationHandler handler);
 
   explicit operator bool() const noexcept { return core_ != nullptr; }
 
