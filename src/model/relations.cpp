@@ -20,14 +20,25 @@ const FieldInfo& referenced_field(const FieldInfo& fk_field, const ModelInfo& so
   return target.fields[target.primary_keys[0]];
 }
 
-const ManyToManyInfo& many_to_many(const ModelInfo& m, std::string_view name, const ModelInfo& target) {
+ManyToManyInfo resolved(const ModelInfo& m, const ManyToManyInfo& rel) {
+  ManyToManyInfo out = rel;
+  if (!out.source_column.empty()) return out;  // given in full
+  const ModelInfo& target = ModelRegistry::get(rel.target_name);
+  if (out.junction.empty()) out.junction = std::min(m.table, target.table) + "_" + std::max(m.table, target.table);
+  const bool self = &target == &m;
+  out.source_column = (self ? "from_" : "") + snake_case(m.name) + "_id";
+  out.target_column = (self ? "to_" : "") + snake_case(target.name) + "_id";
+  return out;
+}
+
+ManyToManyInfo many_to_many(const ModelInfo& m, std::string_view name, const ModelInfo* target) {
   for (const auto& r : m.many_to_many) {
     if (r.name != name) continue;
     const ModelInfo& declared = ModelRegistry::get(r.target_name);
-    if (&declared != &target)
-      throw QueryError(fmt::format("{}.{} leads to {}, not {}", m.name, name, declared.name, target.name),
+    if (target && &declared != target)
+      throw QueryError(fmt::format("{}.{} leads to {}, not {}", m.name, name, declared.name, target->name),
                        ErrorContext{.model = m.name});
-    return r;
+    return resolved(m, r);
   }
   std::string known;
   for (const auto& r : m.many_to_many) known += (known.empty() ? "" : ", ") + r.name;
@@ -184,14 +195,15 @@ asio::awaitable<RelatedResults> fetch_related(const ModelInfo& m, std::vector<Pa
     }
   }
   if (groups & 4) {
-    for (const auto& rel : m.many_to_many) {
+    for (const auto& declared : m.many_to_many) {
+      const ManyToManyInfo& rel = declared;
       try {
         const ModelInfo& target = ModelRegistry::get(rel.target_name);
         if (skip_unfetchable(m, rel.name, target)) {
           out.many_to_many[rel.name] = {};
           continue;
         }
-        const Statement st = m2m_select(target, rel, values.at(m.primary_keys.at(0)), false);
+        const Statement st = m2m_select(target, resolved(m, rel), values.at(m.primary_keys.at(0)), false);
         pg::Result r = co_await run_statement_text(target, st, "fetch_m2ms");
         std::vector<nlohmann::json> rows;
         for (int row = 0; row < r.rows(); ++row) {

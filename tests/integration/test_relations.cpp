@@ -348,3 +348,37 @@ TEST_CASE("a foreign key to a model in another registered database", "[db][relat
     co_await admin.execute("DROP DATABASE " + other + " WITH (FORCE)");
   });
 }
+
+TEST_CASE("declarative many-to-many: junction from the sorted table names, self-relations get from_/to_ columns",
+          "[db][relations][m2m]") {
+  test::SchemaDatabase db("rel_declarative");
+  test::run([&]() -> awaitable<void> {
+    Blog b = co_await build(db, 1);
+    const auto& ann = b.authors[0];
+    const auto& ben = b.authors[1];
+    const std::vector<Value> bens{ben.id};
+    const auto linked = co_await orm::add_m2m(ann, "friends", bens);
+    CHECK(linked == 1);
+    const auto anns_friends = co_await orm::fetch_m2m<Author>(ann, "friends");
+    REQUIRE(anns_friends.size() == 1);
+    CHECK(anns_friends[0].name == "ben");
+    const auto bens_friends = co_await orm::fetch_m2m<Author>(ben, "friends");
+    CHECK(bens_friends.empty());  // a directed relation
+
+    Comment c{.post_id = b.posts[0].id, .body = "tagged"};
+    co_await orm::create(c);
+    const std::vector<Value> tag_ids{b.tags[1].id};
+    co_await orm::add_m2m(c, "tags", tag_ids);
+    const auto comment_tags = co_await orm::fetch_m2m<Tag>(c, "tags");
+    REQUIRE(comment_tags.size() == 1);
+    CHECK(comment_tags[0].label == "sql");
+
+    const auto rel = orm::detail::many_to_many(orm::model_info<Author>(), "friends", nullptr);
+    CHECK(rel.junction == "authors_authors");
+    CHECK(rel.source_column == "from_author_id");
+    CHECK(rel.target_column == "to_author_id");
+    const auto ctags = orm::detail::many_to_many(orm::model_info<Comment>(), "tags", nullptr);
+    CHECK(ctags.junction == "comments_tags");
+    CHECK(ctags.source_column == "comment_id");
+  });
+}

@@ -89,6 +89,15 @@ struct ModelOptions {
                                                       std::move(target_column), std::move(target_model)});
     return c;
   }
+  /// A declarative many-to-many: .many_to_many("tags", "Tag"). The junction is the two table
+  /// names sorted and joined with "_" ("posts_tags") unless `junction` names it; its columns
+  /// are snake_case(model) + "_id" ("post_id", "tag_id"), or from_…/to_… when a model
+  /// relates to itself (the original gave both columns one name).
+  ModelOptions many_to_many(std::string name, std::string target_model, std::string junction = {}) const {
+    auto c = *this;
+    c.many_to_many_relations.push_back(ManyToManyInfo{std::move(name), std::move(junction), {}, {}, std::move(target_model)});
+    return c;
+  }
   ModelOptions schema(std::string s) const { auto c = *this; c.schema_name = std::move(s); return c; }
   /// StateManager policy: orm::table("users").cache(orm::CachePolicy::long_term).
   ModelOptions cache(CachePolicy p) const { auto c = *this; c.cache_policy = p; return c; }

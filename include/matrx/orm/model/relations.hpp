@@ -49,8 +49,11 @@ const FieldInfo& foreign_key_field(std::string_view field) {
 }
 /// The referenced field of a foreign key: to_field, or the target's single primary key.
 const FieldInfo& referenced_field(const FieldInfo& fk_field, const ModelInfo& source);
-/// The many-to-many relation `name` of `m`, checked to lead to `target`.
-const ManyToManyInfo& many_to_many(const ModelInfo& m, std::string_view name, const ModelInfo& target);
+/// The many-to-many relation `name` of `m`, checked to lead to `target` (nullptr: any), with
+/// a declarative relation's junction table and columns filled in.
+ManyToManyInfo many_to_many(const ModelInfo& m, std::string_view name, const ModelInfo* target);
+/// A declared relation with its junction and columns filled in.
+ManyToManyInfo resolved(const ModelInfo& m, const ManyToManyInfo& rel);
 /// Logs the one warning for a fetch from an unfetchable model; true when it is one.
 bool skip_unfetchable(const ModelInfo& source, std::string_view relation, const ModelInfo& target);
 
@@ -149,7 +152,7 @@ template <Described Target, Described M>
 boost::asio::awaitable<std::vector<Target>> fetch_m2m(const M& obj, std::string name) {
   const ModelInfo& m = model_info<M>();
   const ModelInfo& target = model_info<Target>();
-  const ManyToManyInfo& rel = detail::many_to_many(m, name, target);
+  const ManyToManyInfo rel = detail::many_to_many(m, name, &target);
   if (detail::skip_unfetchable(m, name, target)) co_return std::vector<Target>{};
   const FieldInfo& key_field = m.fields.at(m.primary_keys.at(0));
   Param key = detail::member_param(obj, key_field.name, key_field);
@@ -163,14 +166,11 @@ Statement m2m_insert(const ModelInfo& source, const ManyToManyInfo& rel, const P
 Statement m2m_delete(const ModelInfo& source, const ManyToManyInfo& rel, const Param& source_key,
                      const std::vector<Param>* targets);
 template <Described M>
-std::pair<const ManyToManyInfo*, Param> m2m_source(const M& obj, std::string_view name) {
+std::pair<ManyToManyInfo, Param> m2m_source(const M& obj, std::string_view name) {
   const ModelInfo& m = model_info<M>();
-  const ManyToManyInfo* rel = nullptr;
-  for (const auto& r : m.many_to_many)
-    if (r.name == name) rel = &r;
-  if (!rel) detail::many_to_many(m, name, m);  // throws the "no relation" error
+  ManyToManyInfo rel = detail::many_to_many(m, name, nullptr);
   const FieldInfo& key_field = m.fields.at(m.primary_keys.at(0));
-  return {rel, member_param(obj, key_field.name, key_field)};
+  return {std::move(rel), member_param(obj, key_field.name, key_field)};
 }
 std::vector<Param> m2m_target_params(const ManyToManyInfo& rel, const std::vector<Value>& ids);
 }  // namespace detail
@@ -182,8 +182,8 @@ template <Described M>
 boost::asio::awaitable<std::int64_t> add_m2m(const M& obj, std::string name, std::vector<Value> target_ids) {
   if (target_ids.empty()) co_return 0;
   auto [rel, key] = detail::m2m_source(obj, name);
-  const auto targets = detail::m2m_target_params(*rel, target_ids);
-  const Statement s = detail::m2m_insert(model_info<M>(), *rel, key, targets);
+  const auto targets = detail::m2m_target_params(rel, target_ids);
+  const Statement s = detail::m2m_insert(model_info<M>(), rel, key, targets);
   pg::Result r = co_await detail::run_statement(model_info<M>(), s, "add_m2m");
   co_return r.affected_rows();
 }
@@ -192,8 +192,8 @@ template <Described M>
 boost::asio::awaitable<std::int64_t> remove_m2m(const M& obj, std::string name, std::vector<Value> target_ids) {
   if (target_ids.empty()) co_return 0;
   auto [rel, key] = detail::m2m_source(obj, name);
-  const auto targets = detail::m2m_target_params(*rel, target_ids);
-  const Statement s = detail::m2m_delete(model_info<M>(), *rel, key, &targets);
+  const auto targets = detail::m2m_target_params(rel, target_ids);
+  const Statement s = detail::m2m_delete(model_info<M>(), rel, key, &targets);
   pg::Result r = co_await detail::run_statement(model_info<M>(), s, "remove_m2m");
   co_return r.affected_rows();
 }
@@ -201,7 +201,7 @@ boost::asio::awaitable<std::int64_t> remove_m2m(const M& obj, std::string name, 
 template <Described M>
 boost::asio::awaitable<std::int64_t> clear_m2m(const M& obj, std::string name) {
   auto [rel, key] = detail::m2m_source(obj, name);
-  const Statement s = detail::m2m_delete(model_info<M>(), *rel, key, nullptr);
+  const Statement s = detail::m2m_delete(model_info<M>(), rel, key, nullptr);
   pg::Result r = co_await detail::run_statement(model_info<M>(), s, "clear_m2m");
   co_return r.affected_rows();
 }
@@ -285,7 +285,7 @@ boost::asio::awaitable<std::vector<std::vector<Target>>> prefetch_m2m(const std:
   if (objs.empty()) co_return out;
   const ModelInfo& m = model_info<M>();
   const ModelInfo& target = model_info<Target>();
-  const ManyToManyInfo& rel = detail::many_to_many(m, name, target);
+  const ManyToManyInfo rel = detail::many_to_many(m, name, &target);
   const FieldInfo& key_field = m.fields.at(m.primary_keys.at(0));
   auto keys = detail::members_array(objs, key_field.name);
   const Statement s = detail::m2m_select(target, rel, std::move(*keys), true);
