@@ -167,6 +167,7 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   m.unfetchable = options.is_unfetchable;
   m.many_to_many = options.many_to_many_relations;
   m.cache_timeout = options.cache_timeout_seconds;
+  m.cache_max_entries = options.cache_max;
   m.fields = std::move(fields);
   std::set<std::string> seen;
   for (std::size_t i = 0; i < m.fields.size(); ++i) {

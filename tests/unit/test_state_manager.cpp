@@ -135,3 +135,26 @@ TEST_CASE("concurrent readers and writers from several threads", "[cache][thread
   CHECK(wrong == 0);
   CHECK(StateManager<M>::count() <= 50);
 }
+
+namespace cachemodels {
+struct Small {
+  std::int64_t id = 0;
+};
+MATRX_MODEL(Small, orm::defaults().cache_max_entries(10), (id, orm::primary_key))
+}  // namespace cachemodels
+
+TEST_CASE("the cache is bounded: beyond cache_max_entries the oldest entries go", "[cache]") {
+  using namespace std::chrono_literals;
+  using M = cachemodels::Small;
+  FakeClock clock;
+  StateManager<M>::clear_cache();
+  for (int i = 0; i < 25; ++i) {
+    StateManager<M>::cache(M{.id = i});
+    clock.advance(1s);
+  }
+  CHECK(StateManager<M>::count() <= 10);
+  // The newest survive, the oldest are gone.
+  CHECK(StateManager<M>::find(orm::detail::cache_key(M{.id = 24})) != nullptr);
+  CHECK(StateManager<M>::find(orm::detail::cache_key(M{.id = 0})) == nullptr);
+  CHECK(StateManager<M>::stats().evictions >= 15);
+}

@@ -99,6 +99,7 @@ struct ModelInfo {
   bool abstract = false;
   CachePolicy cache_policy = CachePolicy::short_term;
   std::optional<std::chrono::seconds> cache_timeout{};  ///< overrides the policy's duration
+  std::size_t cache_max_entries = 100'000;             ///< the oldest entries go beyond this
   bool unfetchable = false;  ///< relation fetches to this model log one warning and return nothing
   std::vector<ManyToManyInfo> many_to_many{};
 

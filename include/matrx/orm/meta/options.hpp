@@ -75,6 +75,9 @@ struct ModelOptions {
   bool is_abstract = false;
   CachePolicy cache_policy = CachePolicy::short_term;
   std::optional<std::chrono::seconds> cache_timeout_seconds{};
+  std::size_t cache_max = 100'000;
+  /// At most this many cached objects; beyond it expired entries go first, then the oldest.
+  ModelOptions cache_max_entries(std::size_t n) const { auto c = *this; c.cache_max = n; return c; }
   bool is_unfetchable = false;
   std::vector<ManyToManyInfo> many_to_many_relations{};
   /// Relation fetches to this model log one warning and return nothing (the original's

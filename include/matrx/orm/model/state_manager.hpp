@@ -10,6 +10,7 @@
 // Thread-safe: one mutex per model cache. Time comes from an injectable clock (cache::set_clock).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -125,8 +126,10 @@ class StateManager {
     if (model_info<M>().cache_policy == CachePolicy::none) return;
     auto copy = std::make_shared<const M>(obj);
     auto& s = state();
+    const auto now = cache::now();
     std::lock_guard lock(s.mutex);
-    s.entries.insert_or_assign(detail::cache_key(obj), Entry{std::move(copy), cache::now()});
+    s.entries.insert_or_assign(detail::cache_key(obj), Entry{std::move(copy), now});
+    if (s.entries.size() > model_info<M>().cache_max_entries) s.trim(now);
   }
   static void remove(const M& obj) { remove_key(detail::cache_key(obj)); }
   static void remove_key(const std::string& key) {
@@ -165,6 +168,30 @@ class StateManager {
       stats.evictions += entries.erase(key);
     }
     const ModelInfo& model() const override { return model_info<M>(); }
+    // Over the bound (the original's cache grew without one): drop expired entries, then the
+    // oldest tenth, so that trimming is rare and its cost amortised. Called with the lock held.
+    void trim(cache::Clock::time_point now) {
+      const auto ttl = cache::time_to_live(model_info<M>());
+      const std::size_t max = model_info<M>().cache_max_entries;
+      if (ttl) stats.evictions += std::erase_if(entries, [&](const auto& e) { return now - e.second.cached_at > *ttl; });
+      if (entries.size() <= max) return;
+      std::vector<cache::Clock::time_point> times;
+      times.reserve(entries.size());
+      for (const auto& e : entries) times.push_back(e.second.cached_at);
+      const std::size_t drop = entries.size() - max + max / 10;
+      std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(drop - 1), times.end());
+      const auto cutoff = times[drop - 1];
+      std::size_t dropped = 0;
+      for (auto it = entries.begin(); it != entries.end() && dropped < drop;) {
+        if (it->second.cached_at <= cutoff) {
+          it = entries.erase(it);
+          ++dropped;
+        } else {
+          ++it;
+        }
+      }
+      stats.evictions += dropped;
+    }
     std::mutex mutex;
     std::unordered_map<std::string, Entry> entries;
     CacheStats stats;
