@@ -279,7 +279,7 @@ boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
   std::size_t k = 0;
   for (const auto& r : results)
     for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, objs[k++], columns);
-  co_await detail::cache_after_write(objs.data(), k, true);
+  co_await detail::cache_after_write(objs.data(), k, false);  // bulk: evict, never copy every row
   co_return k;
 }
 
@@ -325,7 +325,7 @@ boost::asio::awaitable<std::size_t> bulk_upsert(std::vector<M>& objs, std::vecto
   std::size_t k = 0;
   for (const auto& r : results)
     for (int row = 0; row < r.rows() && k < objs.size(); ++row) detail::hydrate(r, row, objs[k++], columns);
-  co_await detail::cache_after_write(objs.data(), k, true);
+  co_await detail::cache_after_write(objs.data(), k, false);  // bulk: evict, never copy every row
   co_return k;
 }
 

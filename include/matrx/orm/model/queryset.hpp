@@ -389,7 +389,7 @@ class QuerySet {
     const Statement s = compile_update(spec_, assignments(values), true);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_);
     UpdateResult<M> result{r.affected_rows(), detail::hydrate_all<M>(r)};
-    co_await detail::cache_after_write(result.rows.data(), result.rows.size(), database_.empty());
+    co_await detail::cache_after_write(result.rows.data(), result.rows.size(), false);  // evict: may be many rows
     co_return result;
   }
   /// DELETE the matching rows; returns how many were deleted.
