@@ -166,6 +166,7 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   m.cache_policy = options.cache_policy;
   m.unfetchable = options.is_unfetchable;
   m.many_to_many = options.many_to_many_relations;
+  m.inverse_foreign_keys = options.inverse_relations;
   m.cache_timeout = options.cache_timeout_seconds;
   m.cache_max_entries = options.cache_max;
   m.fields = std::move(fields);

@@ -46,6 +46,18 @@ ManyToManyInfo many_to_many(const ModelInfo& m, std::string_view name, const Mod
                    ErrorContext{.model = m.name, .hint = known.empty() ? "it declares none" : "relations: " + known});
 }
 
+std::string inverse_field(const ModelInfo& m, std::string_view relation, const ModelInfo& from) {
+  for (const auto& r : m.inverse_foreign_keys) {
+    if (r.name != relation) continue;
+    const ModelInfo& declared = ModelRegistry::get(r.from_model);
+    if (&declared != &from)
+      throw QueryError(fmt::format("{}.{} comes from {}, not {}", m.name, relation, declared.name, from.name),
+                       ErrorContext{.model = m.name});
+    return r.from_field;
+  }
+  return std::string(relation);
+}
+
 bool skip_unfetchable(const ModelInfo& source, std::string_view relation, const ModelInfo& target) {
   if (!target.unfetchable) return false;
   log(LogLevel::warning, fmt::format("{}.{}: {} is marked unfetchable; nothing was fetched", source.name, relation, target.name));
@@ -171,7 +183,9 @@ asio::awaitable<RelatedResults> fetch_related(const ModelInfo& m, std::vector<Pa
           continue;  // a reference to an unregistered name cannot point at m
         }
         if (target != &m) continue;
-        const std::string name = from->table + "." + f.name;
+        std::string name = from->table + "." + f.name;
+        for (const auto& declared : m.inverse_foreign_keys)
+          if (declared.from_field == f.name && ModelRegistry::find(declared.from_model) == from) name = declared.name;
         try {
           if (skip_unfetchable(m, name, *from)) {
             out.inverse_foreign_keys[name] = {};

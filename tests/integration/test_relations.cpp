@@ -63,6 +63,9 @@ TEST_CASE("foreign keys and inverse foreign keys, two FKs to one table stay two 
     // original's schema builder collapsed them into one, B4-29).
     const auto written = co_await orm::fetch_ifk<Post>(b.authors[1], "author_id");
     CHECK(written.size() == 5);
+    const auto by_name = co_await orm::fetch_ifk<Post>(b.authors[1], "posts");  // the declared name
+    CHECK(by_name.size() == 5);
+    CHECK_THROWS_WITH(co_await orm::fetch_ifk<Comment>(b.authors[1], "posts"), Catch::Contains("comes from Post, not Comment"));
     const auto edited = co_await orm::fetch_ifk<Post>(b.authors[1], "editor_id");
     REQUIRE(edited.size() == 1);
     CHECK(edited[0].id == first.id);
@@ -183,7 +186,7 @@ TEST_CASE("fetch_all_related: the three groups by name, as a structure and as JS
 
     // The author's inverse relations: posts written and posts edited stay apart.
     const orm::RelatedResults ben = co_await orm::fetch_ifks(b.authors[1]);
-    CHECK(ben.inverse_foreign_keys.at("posts.author_id").size() == 2);
+    CHECK(ben.inverse_foreign_keys.at("posts").size() == 2);  // declared name for posts.author_id
     CHECK(ben.inverse_foreign_keys.at("posts.editor_id").size() == 1);
 
     // A failing relation is reported and the others still load (here: a dangling key that

@@ -17,7 +17,10 @@ struct Author {
   std::string name{};
 };
 // A declarative self-relation: junction "authors_authors" (from_author_id, to_author_id).
-MATRX_MODEL(Author, orm::table("authors").many_to_many("friends", "Author"), (id, orm::primary_key, orm::identity), (name))
+// "posts" names the inverse of Post.author_id (editor_id's inverse keeps "posts.editor_id").
+MATRX_MODEL(Author,
+            orm::table("authors").many_to_many("friends", "Author").inverse_foreign_key("posts", "Post", "author_id"),
+            (id, orm::primary_key, orm::identity), (name))
 
 struct Tag {
   std::int64_t id = 0;

@@ -56,6 +56,15 @@ struct ManyToManyInfo {
   std::string junction_schema{};
 };
 
+/// An inverse foreign key declared on the referenced model: rows of `from_model` whose
+/// `from_field` refers to this model's `referenced_field` (empty: its primary key).
+struct InverseForeignKeyInfo {
+  std::string name;
+  std::string from_model;
+  std::string from_field;
+  std::string referenced_field{};
+};
+
 struct FieldInfo {
   std::string name{};          ///< column name (and lookup name)
   std::string sql_type{};      ///< DDL spelling: "bigint", "varchar(50)", "numeric(10,2)", "mood"
@@ -102,6 +111,7 @@ struct ModelInfo {
   std::size_t cache_max_entries = 100'000;             ///< the oldest entries go beyond this
   bool unfetchable = false;  ///< relation fetches to this model log one warning and return nothing
   std::vector<ManyToManyInfo> many_to_many{};
+  std::vector<InverseForeignKeyInfo> inverse_foreign_keys{};
 
   /// The field named `name`, or nullptr.
   const FieldInfo* find(std::string_view name) const noexcept;

@@ -80,6 +80,16 @@ struct ModelOptions {
   ModelOptions cache_max_entries(std::size_t n) const { auto c = *this; c.cache_max = n; return c; }
   bool is_unfetchable = false;
   std::vector<ManyToManyInfo> many_to_many_relations{};
+  std::vector<InverseForeignKeyInfo> inverse_relations{};
+  /// Names an inverse foreign key: .inverse_foreign_key("posts", "Post", "author_id") lets
+  /// fetch_ifk<Post>(author, "posts") and fetch_ifks() use the name "posts".
+  ModelOptions inverse_foreign_key(std::string name, std::string from_model, std::string from_field,
+                                   std::string referenced_field = {}) const {
+    auto c = *this;
+    c.inverse_relations.push_back(InverseForeignKeyInfo{std::move(name), std::move(from_model), std::move(from_field),
+                                                        std::move(referenced_field)});
+    return c;
+  }
   /// Relation fetches to this model log one warning and return nothing (the original's
   /// _unfetchable).
   ModelOptions unfetchable() const { auto c = *this; c.is_unfetchable = true; return c; }

@@ -54,6 +54,9 @@ const FieldInfo& referenced_field(const FieldInfo& fk_field, const ModelInfo& so
 ManyToManyInfo many_to_many(const ModelInfo& m, std::string_view name, const ModelInfo* target);
 /// A declared relation with its junction and columns filled in.
 ManyToManyInfo resolved(const ModelInfo& m, const ManyToManyInfo& rel);
+/// The foreign-key field of `from` behind `relation`: a name declared on `m` with
+/// inverse_foreign_key (checked to come from `from`), or the field name itself.
+std::string inverse_field(const ModelInfo& m, std::string_view relation, const ModelInfo& from);
 /// Logs the one warning for a fetch from an unfetchable model; true when it is one.
 bool skip_unfetchable(const ModelInfo& source, std::string_view relation, const ModelInfo& target);
 
@@ -127,8 +130,11 @@ boost::asio::awaitable<std::optional<Target>> fetch_fk(const M& obj, std::string
 
 /// The objects of From whose foreign key `from_field` refers to obj (an inverse foreign key).
 /// Two foreign keys from one table to the same target are two relations: name the field.
+/// `relation` is the foreign key's field in From, or a name declared on M with
+/// ModelOptions::inverse_foreign_key.
 template <Described From, Described M>
-boost::asio::awaitable<std::vector<From>> fetch_ifk(const M& obj, std::string from_field) {
+boost::asio::awaitable<std::vector<From>> fetch_ifk(const M& obj, std::string relation) {
+  const std::string from_field = detail::inverse_field(model_info<M>(), relation, model_info<From>());
   const FieldInfo& f = detail::foreign_key_field<From, M>(from_field);
   if (detail::skip_unfetchable(model_info<M>(), from_field, model_info<From>())) co_return std::vector<From>{};
   const FieldInfo& referenced = detail::referenced_field(f, model_info<From>());
