@@ -1,11 +1,13 @@
 #include "matrx/orm/query/compiler.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "matrx/orm/errors.hpp"
+#include "matrx/orm/query/sql_lexer.hpp"
 
 namespace matrx::orm {
 
@@ -406,51 +408,23 @@ Statement compile_delete(const SelectSpec& spec) {
 std::string renumber_placeholders(std::string_view sql, std::size_t offset, std::size_t count) {
   std::string out;
   out.reserve(sql.size() + 8);
-  std::size_t i = 0;
-  auto copy_until = [&](std::string_view end) {  // copies through the closing delimiter
-    const auto stop = sql.find(end, i);
-    const std::size_t last = stop == std::string_view::npos ? sql.size() : stop + end.size();
-    out.append(sql.substr(i, last - i));
-    i = last;
-  };
-  while (i < sql.size()) {
-    const char c = sql[i];
-    if (c == '\'' || c == '"') {
-      // Quoted literal or identifier; a doubled quote is an escaped one and simply reopens.
-      out.push_back(c);
-      ++i;
-      copy_until(std::string_view(&c, 1));
-    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
-      copy_until("\n");
-    } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
-      out += "/*";
-      i += 2;
-      copy_until("*/");
-    } else if (c == '$' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
-      std::size_t j = i + 1, n = 0;
-      while (j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j]))) n = n * 10 + static_cast<std::size_t>(sql[j++] - '0');
-      if (n == 0 || n > count)
-        throw QueryError(fmt::format("CTE SQL uses ${} but {} parameter(s) were given", n, count));
-      out += fmt::format("${}", n + offset);
-      i = j;
-    } else if (c == '$') {
-      // A dollar quote $tag$…$tag$ (tag may be empty); otherwise a plain character.
-      std::size_t j = i + 1;
-      while (j < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[j])) || sql[j] == '_')) ++j;
-      if (j < sql.size() && sql[j] == '$') {
-        const std::string tag(sql.substr(i, j - i + 1));
-        out += tag;
-        i = j + 1;
-        copy_until(tag);
-      } else {
-        out.push_back(c);
-        ++i;
-      }
-    } else {
-      out.push_back(c);
-      ++i;
+  sql::scan(sql, [&](bool verbatim, std::string_view text) {
+    if (verbatim) {
+      out.append(text);
+      return;
     }
-  }
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '$' || i + 1 >= text.size() || !std::isdigit(static_cast<unsigned char>(text[i + 1]))) {
+        out.push_back(text[i]);
+        continue;
+      }
+      std::size_t j = i + 1, n = 0;
+      while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) n = n * 10 + static_cast<std::size_t>(text[j++] - '0');
+      if (n == 0 || n > count) throw QueryError(fmt::format("CTE SQL uses ${} but {} parameter(s) were given", n, count));
+      out += fmt::format("${}", n + offset);
+      i = j - 1;
+    }
+  });
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/migrate/migration_file.hpp"
+#include "matrx/orm/query/sql_lexer.hpp"
 
 namespace mg = matrx::orm::migrate;
 using matrx::orm::MigrationError;
@@ -119,4 +120,21 @@ TEST_CASE("missing and cyclic dependencies, duplicate numbers and bad names are 
     CHECK_THROWS_AS(mg::load_migrations(dir.path), MigrationError);
   }
   CHECK_THROWS_WITH(mg::load_migrations("/nonexistent/matrx/migrations"), Catch::Contains("does not exist"));
+}
+
+TEST_CASE("scripts split into statements at semicolons outside quotes, dollar quotes and comments", "[migrate][lexer]") {
+  const auto statements = matrx::orm::sql::split_statements(
+      "CREATE TABLE a (x text DEFAULT ';', \"we;ird\" int);\n"
+      "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\n"
+      "-- a comment; with a semicolon\n"
+      "/* outer; /* nested; */ still comment; */ SELECT E'it\\'s; fine', $$;$$;\n"
+      "   ;  -- only a comment here\n");
+  REQUIRE(statements.size() == 3);
+  CHECK(statements[0] == "CREATE TABLE a (x text DEFAULT ';', \"we;ird\" int)");
+  CHECK(statements[1] == "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql");
+  CHECK(statements[2] ==
+        "-- a comment; with a semicolon\n/* outer; /* nested; */ still comment; */ SELECT E'it\\'s; fine', $$;$$");
+  CHECK(matrx::orm::sql::split_statements("  -- nothing\n/* at all */ ;").empty());
+  // A placeholder is code, not a dollar quote.
+  CHECK(matrx::orm::sql::split_statements("SELECT $1; SELECT $2").size() == 2);
 }

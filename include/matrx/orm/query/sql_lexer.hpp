@@ -1,0 +1,23 @@
+// A minimal SQL lexer: tells code from text that must be copied verbatim — string literals
+// ('…', E'…' with backslash escapes), quoted identifiers ("…"), dollar quotes ($tag$…$tag$),
+// and comments (-- … and nested /* … */). Used to renumber a raw CTE's placeholders and to
+// split a migration script into statements without touching what is inside quotes.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace matrx::orm::sql {
+
+/// Calls on_span(verbatim, text) for consecutive pieces of `sql` in order; `verbatim` is true
+/// for literals, quoted identifiers, dollar-quoted bodies and comments. An unterminated one
+/// runs to the end of the text.
+void scan(std::string_view sql, const std::function<void(bool verbatim, std::string_view text)>& on_span);
+
+/// The statements of a script, split at semicolons outside quotes and comments, trimmed;
+/// pieces with no code (only whitespace and comments) are left out.
+std::vector<std::string> split_statements(std::string_view script);
+
+}  // namespace matrx::orm::sql
