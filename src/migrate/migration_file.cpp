@@ -58,6 +58,7 @@ MigrationFile parse_migration(std::string name, std::string_view content) {
   MigrationFile m;
   m.name = std::move(name);
   m.checksum = sha256_hex(content);
+  m.crlf = content.find("\r\n") != std::string_view::npos;
   enum class Section { header, up, down } section = Section::header;
   std::string up, down;
   bool has_up = false, has_down = false, has_depends = false;

@@ -27,6 +27,7 @@ struct MigrationFile {
   std::optional<std::string> down{};  ///< none: the migration cannot be rolled back
   bool no_transaction = false;
   std::string checksum{};            ///< SHA-256 of the file's bytes, lowercase hex
+  bool crlf = false;                 ///< the file has CRLF line endings (for checksum hints)
 };
 
 /// "NNNN_name": four or more digits, an underscore, then letters, digits and underscores.

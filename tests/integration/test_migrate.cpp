@@ -1,0 +1,169 @@
+// Applying migration files against the server: order, idempotence, rollback, a failing
+// migration leaving no trace, checksum refusal, concurrent runs, the pooler refusal.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "db_fixture.hpp"
+#include "matrx/orm.hpp"
+#include "matrx/orm/migrate/runner.hpp"
+
+namespace orm = matrx::orm;
+namespace mg = matrx::orm::migrate;
+using test::asio::awaitable;
+
+namespace {
+struct MigrationDir {
+  std::filesystem::path path;
+  explicit MigrationDir(const std::string& tag)
+      : path(std::filesystem::temp_directory_path() / ("matrx_mg_" + tag + "_" + std::to_string(::getpid()))) {
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~MigrationDir() { std::filesystem::remove_all(path); }
+  void write(const std::string& file, const std::string& content) const { std::ofstream(path / file, std::ios::binary) << content; }
+};
+
+awaitable<bool> table_exists(const std::string& name) {
+  const auto params = orm::pg::Params::of(name);
+  orm::pg::Result r = co_await orm::raw_sql("SELECT to_regclass($1) IS NOT NULL", params);
+  co_return r.get<bool>(0, 0);
+}
+}  // namespace
+
+TEST_CASE("migrate applies in dependency order once; rollback runs the down sections", "[db][migrate]") {
+  test::SchemaDatabase db("mg_apply");
+  MigrationDir dir("apply");
+  dir.write("0001_authors.sql", "-- +up\nCREATE TABLE authors (id int PRIMARY KEY);\n-- +down\nDROP TABLE authors;\n");
+  dir.write("0002_posts.sql",
+            "-- depends: 0003_tags\n-- +up\nCREATE TABLE posts (id int PRIMARY KEY, author_id int REFERENCES authors(id));\n"
+            "CREATE INDEX posts_author ON posts (author_id);\n-- +down\nDROP TABLE posts;\n");
+  dir.write("0003_tags.sql", "-- depends: 0001_authors\n-- +up\nCREATE TABLE tags (label text PRIMARY KEY);\n");
+  test::run([&]() -> awaitable<void> {
+    const mg::RunOptions options{.dir = dir.path};
+    const auto applied = co_await mg::apply_migrations(options);
+    CHECK(applied == std::vector<std::string>{"0001_authors", "0003_tags", "0002_posts"});
+    const bool posts = co_await table_exists("posts");
+    CHECK(posts);
+    const auto again = co_await mg::apply_migrations(options);
+    CHECK(again.empty());
+    const auto status = co_await mg::migration_status(options);
+    CHECK(status.applied.size() == 3);
+    CHECK(status.pending.empty());
+    CHECK(status.to_json()["applied"][2]["name"] == "0002_posts");
+
+    const auto undone = co_await mg::rollback_migrations(options, 1);
+    CHECK(undone == std::vector<std::string>{"0002_posts"});
+    const bool posts_after = co_await table_exists("posts");
+    CHECK_FALSE(posts_after);
+    // 0003_tags has no -- +down section: a clear error, and nothing changes.
+    CHECK_THROWS_WITH(co_await mg::rollback_migrations(options, 1), Catch::Contains("0003_tags.sql has no \"-- +down\""));
+    const auto status2 = co_await mg::migration_status(options);
+    CHECK(status2.applied.size() == 2);
+    CHECK(status2.pending == std::vector<std::string>{"0002_posts"});
+  });
+}
+
+TEST_CASE("a failing migration leaves neither DDL nor a state row", "[db][migrate]") {
+  test::SchemaDatabase db("mg_fail");
+  MigrationDir dir("fail");
+  dir.write("0001_ok.sql", "-- +up\nCREATE TABLE ok (id int);\n");
+  dir.write("0002_twice.sql", "-- +up\nCREATE TABLE a (id int);\nCREATE TABLE a (id int);\n");
+  test::run([&]() -> awaitable<void> {
+    const mg::RunOptions options{.dir = dir.path};
+    try {
+      co_await mg::apply_migrations(options);
+      FAIL("the migration should have failed");
+    } catch (const orm::MigrationError& e) {
+      CHECK(e.message().find("0002_twice.sql failed at statement 2") != std::string::npos);
+      CHECK(e.context().sqlstate == "42P07");
+      CHECK(e.context().sql == "CREATE TABLE a (id int)");
+    }
+    const bool a = co_await table_exists("a");
+    CHECK_FALSE(a);  // the first CREATE TABLE a was rolled back with the failure
+    const auto status = co_await mg::migration_status(options);
+    CHECK(status.applied.size() == 1);  // 0001 committed on its own
+    CHECK(status.pending == std::vector<std::string>{"0002_twice"});
+  });
+}
+
+TEST_CASE("an applied file that changed stops migrate with both checksums", "[db][migrate]") {
+  test::SchemaDatabase db("mg_checksum");
+  MigrationDir dir("checksum");
+  dir.write("0001_a.sql", "-- +up\nCREATE TABLE a (id int);\n");
+  test::run([&]() -> awaitable<void> {
+    const mg::RunOptions options{.dir = dir.path};
+    co_await mg::apply_migrations(options);
+    dir.write("0001_a.sql", "-- +up\r\nCREATE TABLE a (id int);\r\n");  // only line endings changed
+    dir.write("0002_b.sql", "-- +up\nCREATE TABLE b (id int);\n");
+    try {
+      co_await mg::apply_migrations(options);
+      FAIL("a changed file should stop migrate");
+    } catch (const orm::MigrationError& e) {
+      CHECK(e.message().find("0001_a.sql was changed after it was applied: stored checksum ") != std::string::npos);
+      CHECK(e.context().hint.find("CRLF") != std::string::npos);
+    }
+    const bool b = co_await table_exists("b");
+    CHECK_FALSE(b);
+    const auto status = co_await mg::migration_status(options);
+    CHECK(status.changed == std::vector<std::string>{"0001_a"});
+    std::filesystem::remove(dir.path / "0001_a.sql");
+    CHECK_THROWS_WITH(co_await mg::apply_migrations(options), Catch::Contains("0001_a.sql was applied but is not in"));
+  });
+}
+
+TEST_CASE("eight concurrent runs apply each migration exactly once", "[db][migrate][concurrency]") {
+  test::SchemaDatabase db("mg_concurrent");
+  MigrationDir dir("concurrent");
+  dir.write("0001_counter.sql", "-- +up\nCREATE TABLE runs (migration text NOT NULL);\nINSERT INTO runs VALUES ('0001');\n");
+  dir.write("0002_slow.sql", "-- +up\nSELECT pg_sleep(0.2);\nINSERT INTO runs VALUES ('0002');\n");
+  test::run([&]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    int finished = 0, applied_total = 0;
+    std::vector<std::string> errors;
+    test::asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
+    for (int i = 0; i < 8; ++i)
+      test::asio::co_spawn(ex, [&]() -> awaitable<void> {
+        try {
+          const mg::RunOptions options{.dir = dir.path};
+          const auto applied = co_await mg::apply_migrations(options);
+          applied_total += static_cast<int>(applied.size());
+        } catch (const std::exception& e) {
+          errors.push_back(e.what());
+        }
+        if (++finished == 8) all_done.cancel();
+      }, test::asio::detached);
+    boost::system::error_code ec;
+    co_await all_done.async_wait(test::asio::redirect_error(test::asio::use_awaitable, ec));
+    CHECK(errors.empty());
+    CHECK(applied_total == 2);
+    orm::pg::Result r = co_await orm::raw_sql("SELECT migration, count(*) FROM runs GROUP BY 1 ORDER BY 1");
+    REQUIRE(r.rows() == 2);
+    CHECK(r.get<std::int64_t>(0, 1) == 1);
+    CHECK(r.get<std::int64_t>(1, 1) == 1);
+  });
+}
+
+TEST_CASE("a database behind a transaction-mode pooler is refused", "[db][migrate]") {
+  MigrationDir dir("pooler");
+  dir.write("0001_a.sql", "-- +up\nSELECT 1;\n");
+  const char* url = std::getenv("PGBOUNCER_URL");
+  REQUIRE(url);
+  orm::pg::DatabaseConfig config = orm::pg::DatabaseConfig::from_url("bouncer", url);
+  config.pooler_mode = orm::pg::PoolerMode::transaction;
+  orm::pg::register_database(config);
+  test::run([&]() -> awaitable<void> {
+    const mg::RunOptions options{.dir = dir.path, .database = "bouncer"};
+    CHECK_THROWS_WITH(co_await mg::apply_migrations(options), Catch::Contains("migrations need a direct connection"));
+  });
+  orm::pg::unregister_database("bouncer");
+}
