@@ -20,9 +20,6 @@ namespace asio = boost::asio;
 namespace matrx::orm::migrate {
 
 namespace {
-// One key for every matrx-orm migration run on a database ("matrx_mg" in ASCII).
-constexpr std::int64_t lock_key = 0x6d617472785f6d67;
-
 struct Session {
   pg::Connection conn;
   std::string database;
@@ -38,6 +35,10 @@ asio::awaitable<Session> open_session(const RunOptions& options) {
                                       .database = db.config().name});
   auto ex = co_await asio::this_coro::executor;
   pg::Connection conn = co_await pg::Connection::connect(ex, db.config().connect_options());
+  // A backend busy in a long statement notices a dead client only when it next talks to it;
+  // this makes it check, so a killed run's lock and transaction go away promptly (F2).
+  co_await conn.execute("SET client_connection_check_interval = '2s'");
+  co_await conn.execute("SET application_name = 'matrx-orm migrate'");
   co_return Session{std::move(conn), db.config().name};
 }
 

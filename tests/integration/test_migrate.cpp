@@ -47,7 +47,10 @@ TEST_CASE("migrate applies in dependency order once; rollback runs the down sect
   dir.write("0002_posts.sql",
             "-- depends: 0003_tags\n-- +up\nCREATE TABLE posts (id int PRIMARY KEY, author_id int REFERENCES authors(id));\n"
             "CREATE INDEX posts_author ON posts (author_id);\n-- +down\nDROP TABLE posts;\n");
-  dir.write("0003_tags.sql", "-- depends: 0001_authors\n-- +up\nCREATE TABLE tags (label text PRIMARY KEY);\n");
+  dir.write("0003_tags.sql", "-- depends: 0001_authors\n-- +up\nCREATE TABLE tags (label text PRIMARY KEY);\n"
+                            // The session checks for a dead client while a statement runs (RELIABILITY F2).
+                            "DO $$ BEGIN IF current_setting('client_connection_check_interval') <> '2s' THEN "
+                            "RAISE EXCEPTION 'client_connection_check_interval is not set'; END IF; END $$;\n");
   test::run([&]() -> awaitable<void> {
     const mg::RunOptions options{.dir = dir.path};
     const auto applied = co_await mg::apply_migrations(options);
@@ -166,4 +169,33 @@ TEST_CASE("a database behind a transaction-mode pooler is refused", "[db][migrat
     CHECK_THROWS_WITH(co_await mg::apply_migrations(options), Catch::Contains("migrations need a direct connection"));
   });
   orm::pg::unregister_database("bouncer");
+}
+
+TEST_CASE("a run that cannot get the lock names the holder", "[db][migrate]") {
+  test::SchemaDatabase db("mg_lock");
+  MigrationDir dir("lock");
+  dir.write("0001_a.sql", "-- +up\nCREATE TABLE a (id int);\n");
+  test::run([&]() -> awaitable<void> {
+    auto options_for_holder = test::db_options();
+    options_for_holder.keywords.emplace_back("application_name", "the-holder");
+    auto holder = co_await test::pg::Connection::connect(options_for_holder);
+    const auto key = orm::pg::Params::of(mg::lock_key);
+    co_await holder.execute("SELECT pg_advisory_lock($1)", key);
+    const mg::RunOptions options{.dir = dir.path, .lock_timeout = std::chrono::milliseconds(300)};
+    try {
+      co_await mg::apply_migrations(options);
+      FAIL("the run should have timed out on the lock");
+    } catch (const orm::MigrationError& e) {
+      CHECK(e.message().find("another migration run holds the lock after 300 ms: pid " + std::to_string(holder.backend_pid())) !=
+            std::string::npos);
+      CHECK(e.message().find("the-holder") != std::string::npos);
+      CHECK(e.context().detail == "lock timeout");
+    }
+    const bool a = co_await table_exists("a");
+    CHECK_FALSE(a);
+    co_await holder.execute("SELECT pg_advisory_unlock($1)", key);
+    const auto applied = co_await mg::apply_migrations(options);
+    CHECK(applied.size() == 1);
+    holder.close();
+  });
 }

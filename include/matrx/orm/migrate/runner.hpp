@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -37,6 +38,9 @@ struct MigrationStatus {
   std::vector<std::string> missing;       ///< applied, but the file is gone
   nlohmann::json to_json() const;
 };
+
+/// The session advisory lock every run takes ("matrx_mg" in ASCII).
+inline constexpr std::int64_t lock_key = 0x6d617472785f6d67;
 
 /// The state table (the original's shape).
 inline constexpr const char* state_table = "_matrx_migrations";
