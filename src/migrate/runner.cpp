@@ -23,6 +23,7 @@ namespace {
 struct Session {
   pg::Connection conn;
   std::string database;
+  bool locked = false;
 };
 
 asio::awaitable<Session> open_session(const RunOptions& options) {
@@ -47,7 +48,10 @@ asio::awaitable<void> take_lock(Session& s, std::chrono::milliseconds timeout) {
   const auto key = pg::Params::of(lock_key);
   for (;;) {
     pg::Result r = co_await s.conn.execute("SELECT pg_try_advisory_lock($1)", key);
-    if (r.get<bool>(0, 0)) co_return;
+    if (r.get<bool>(0, 0)) {
+      s.locked = true;
+      co_return;
+    }
     if (std::chrono::steady_clock::now() >= deadline) break;
     asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
     co_await t.async_wait(asio::use_awaitable);
@@ -69,7 +73,7 @@ asio::awaitable<void> take_lock(Session& s, std::chrono::milliseconds timeout) {
 asio::awaitable<void> release_lock(Session& s) noexcept {
   try {
     const auto key = pg::Params::of(lock_key);  // named: no temporaries inside co_await (g++ 12)
-    if (!s.conn.is_broken()) co_await s.conn.execute("SELECT pg_advisory_unlock($1)", key);
+    if (s.locked && !s.conn.is_broken()) co_await s.conn.execute("SELECT pg_advisory_unlock($1)", key);
   } catch (...) {
     // The session ends right after: the server drops the lock with it.
   }
