@@ -96,8 +96,7 @@ std::vector<Param> m2m_target_params(const ManyToManyInfo& rel, const std::vecto
   return out;
 }
 
-Statement m2m_insert(const ModelInfo& source, const ManyToManyInfo& rel, const Param& source_key, const std::vector<Param>& targets) {
-  (void)source;
+Statement m2m_insert(const ManyToManyInfo& rel, const Param& source_key, const std::vector<Param>& targets) {
   Statement s;
   s.sql = "INSERT INTO " + junction_table(rel) + " (" + quote_identifier(rel.source_column) + ", " +
           quote_identifier(rel.target_column) + ") VALUES ";
@@ -110,9 +109,8 @@ Statement m2m_insert(const ModelInfo& source, const ManyToManyInfo& rel, const P
   return s;
 }
 
-Statement m2m_delete(const ModelInfo& source, const ManyToManyInfo& rel, const Param& source_key,
+Statement m2m_delete(const ManyToManyInfo& rel, const Param& source_key,
                      const std::vector<Param>* targets) {
-  (void)source;
   Statement s;
   s.sql = "DELETE FROM " + junction_table(rel) + " WHERE " + quote_identifier(rel.source_column) + " = $1";
   add(s.params, source_key);
@@ -128,18 +126,23 @@ Statement m2m_delete(const ModelInfo& source, const ManyToManyInfo& rel, const P
 }
 
 namespace {
-// Rows of `model` matching `where`, as JSON objects keyed by column.
-asio::awaitable<std::vector<nlohmann::json>> rows_as_json(const ModelInfo& model, query::NodePtr where,
-                                                          std::string database, std::string_view operation) {
-  const Statement st = compile_select(SelectSpec{.model = &model, .where = std::move(where)});
-  pg::Result r = co_await run_statement_text(model, st, operation, database);
+// A text-format result as JSON objects keyed by column.
+std::vector<nlohmann::json> json_rows(const pg::Result& r) {
   std::vector<nlohmann::json> out;
   for (int row = 0; row < r.rows(); ++row) {
     nlohmann::json obj = nlohmann::json::object();
     for (int c = 0; c < r.columns(); ++c) obj[std::string(r.column_name(c))] = json_of_column(r, row, c);
     out.push_back(std::move(obj));
   }
-  co_return out;
+  return out;
+}
+
+// Rows of `model` matching `where`, as JSON objects keyed by column.
+asio::awaitable<std::vector<nlohmann::json>> rows_as_json(const ModelInfo& model, query::NodePtr where,
+                                                          std::string database, std::string_view operation) {
+  const Statement st = compile_select(SelectSpec{.model = &model, .where = std::move(where)});
+  pg::Result r = co_await run_statement_text(model, st, operation, database);
+  co_return json_rows(r);
 }
 }  // namespace
 
@@ -219,13 +222,7 @@ asio::awaitable<RelatedResults> fetch_related(const ModelInfo& m, std::vector<Pa
         }
         const Statement st = m2m_select(target, resolved(m, rel), values.at(m.primary_keys.at(0)), false);
         pg::Result r = co_await run_statement_text(target, st, "fetch_m2ms");
-        std::vector<nlohmann::json> rows;
-        for (int row = 0; row < r.rows(); ++row) {
-          nlohmann::json obj = nlohmann::json::object();
-          for (int c = 0; c < r.columns(); ++c) obj[std::string(r.column_name(c))] = json_of_column(r, row, c);
-          rows.push_back(std::move(obj));
-        }
-        out.many_to_many[rel.name] = std::move(rows);
+        out.many_to_many[rel.name] = json_rows(r);
       } catch (const std::exception& e) {
         out.many_to_many[rel.name] = {};
         out.errors[rel.name] = e.what();

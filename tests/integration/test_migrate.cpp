@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/temp_dir.hpp"
+
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,16 +24,6 @@ namespace mg = matrx::orm::migrate;
 using test::asio::awaitable;
 
 namespace {
-struct MigrationDir {
-  std::filesystem::path path;
-  explicit MigrationDir(const std::string& tag)
-      : path(std::filesystem::temp_directory_path() / ("matrx_mg_" + tag + "_" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~MigrationDir() { std::filesystem::remove_all(path); }
-  void write(const std::string& file, const std::string& content) const { std::ofstream(path / file, std::ios::binary) << content; }
-};
 
 awaitable<bool> table_exists(const std::string& name) {
   const auto params = orm::pg::Params::of(name);
@@ -42,7 +34,7 @@ awaitable<bool> table_exists(const std::string& name) {
 
 TEST_CASE("migrate applies in dependency order once; rollback runs the down sections", "[db][migrate]") {
   test::SchemaDatabase db("mg_apply");
-  MigrationDir dir("apply");
+  testsupport::TempDir dir("mg_apply");
   dir.write("0001_authors.sql", "-- +up\nCREATE TABLE authors (id int PRIMARY KEY);\n-- +down\nDROP TABLE authors;\n");
   dir.write("0002_posts.sql",
             "-- depends: 0003_tags\n-- +up\nCREATE TABLE posts (id int PRIMARY KEY, author_id int REFERENCES authors(id));\n"
@@ -78,7 +70,7 @@ TEST_CASE("migrate applies in dependency order once; rollback runs the down sect
 
 TEST_CASE("a failing migration leaves neither DDL nor a state row", "[db][migrate]") {
   test::SchemaDatabase db("mg_fail");
-  MigrationDir dir("fail");
+  testsupport::TempDir dir("mg_fail");
   dir.write("0001_ok.sql", "-- +up\nCREATE TABLE ok (id int);\n");
   dir.write("0002_twice.sql", "-- +up\nCREATE TABLE a (id int);\nCREATE TABLE a (id int);\n");
   test::run([&]() -> awaitable<void> {
@@ -101,7 +93,7 @@ TEST_CASE("a failing migration leaves neither DDL nor a state row", "[db][migrat
 
 TEST_CASE("an applied file that changed stops migrate with both checksums", "[db][migrate]") {
   test::SchemaDatabase db("mg_checksum");
-  MigrationDir dir("checksum");
+  testsupport::TempDir dir("mg_checksum");
   dir.write("0001_a.sql", "-- +up\nCREATE TABLE a (id int);\n");
   test::run([&]() -> awaitable<void> {
     const mg::RunOptions options{.dir = dir.path};
@@ -126,7 +118,7 @@ TEST_CASE("an applied file that changed stops migrate with both checksums", "[db
 
 TEST_CASE("eight concurrent runs apply each migration exactly once", "[db][migrate][concurrency]") {
   test::SchemaDatabase db("mg_concurrent");
-  MigrationDir dir("concurrent");
+  testsupport::TempDir dir("mg_concurrent");
   dir.write("0001_counter.sql", "-- +up\nCREATE TABLE runs (migration text NOT NULL);\nINSERT INTO runs VALUES ('0001');\n");
   dir.write("0002_slow.sql", "-- +up\nSELECT pg_sleep(0.2);\nINSERT INTO runs VALUES ('0002');\n");
   test::run([&]() -> awaitable<void> {
@@ -157,7 +149,7 @@ TEST_CASE("eight concurrent runs apply each migration exactly once", "[db][migra
 }
 
 TEST_CASE("a database behind a transaction-mode pooler is refused", "[db][migrate]") {
-  MigrationDir dir("pooler");
+  testsupport::TempDir dir("mg_pooler");
   dir.write("0001_a.sql", "-- +up\nSELECT 1;\n");
   const char* url = std::getenv("PGBOUNCER_URL");
   REQUIRE(url);
@@ -173,7 +165,7 @@ TEST_CASE("a database behind a transaction-mode pooler is refused", "[db][migrat
 
 TEST_CASE("a run that cannot get the lock names the holder", "[db][migrate]") {
   test::SchemaDatabase db("mg_lock");
-  MigrationDir dir("lock");
+  testsupport::TempDir dir("mg_lock");
   dir.write("0001_a.sql", "-- +up\nCREATE TABLE a (id int);\n");
   test::run([&]() -> awaitable<void> {
     auto options_for_holder = test::db_options();

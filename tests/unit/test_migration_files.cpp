@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/temp_dir.hpp"
+
 #include <unistd.h>
 
 #include "matrx/orm/errors.hpp"
@@ -14,19 +16,6 @@
 namespace mg = matrx::orm::migrate;
 using matrx::orm::MigrationError;
 
-namespace {
-// A fresh directory under the system temp dir, removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  explicit TempDir(const std::string& tag)
-      : path(std::filesystem::temp_directory_path() / ("matrx_migrations_" + tag + "_" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  void write(const std::string& file, const std::string& content) const { std::ofstream(path / file, std::ios::binary) << content; }
-};
-}  // namespace
 
 TEST_CASE("a migration file: header, up and down sections", "[migrate]") {
   const auto m = mg::parse_migration("0002_tags",
@@ -76,7 +65,7 @@ TEST_CASE("checksums are SHA-256 of the raw bytes: a CRLF copy differs", "[migra
 }
 
 TEST_CASE("a directory loads sorted; dependency order puts dependencies first, ties by name", "[migrate]") {
-  TempDir dir("order");
+  testsupport::TempDir dir("migrations_order");
   dir.write("0001_initial.sql", "-- +up\nCREATE TABLE a (id int);\n-- +down\nDROP TABLE a;\n");
   dir.write("0003_c.sql", "-- depends: 0004_d\n-- +up\nSELECT 3;\n");
   dir.write("0002_b.sql", "-- depends: 0001_initial\n-- +up\nSELECT 2;\n");
@@ -95,13 +84,13 @@ TEST_CASE("a directory loads sorted; dependency order puts dependencies first, t
 
 TEST_CASE("missing and cyclic dependencies, duplicate numbers and bad names are errors", "[migrate]") {
   {
-    TempDir dir("missing");
+    testsupport::TempDir dir("migrations_missing");
     dir.write("0002_b.sql", "-- depends: 0001_gone\n-- +up\nSELECT 2;\n");
     const auto files = mg::load_migrations(dir.path);
     CHECK_THROWS_WITH(mg::dependency_order(files), Catch::Contains("0002_b.sql: depends on 0001_gone, which is not"));
   }
   {
-    TempDir dir("cycle");
+    testsupport::TempDir dir("migrations_cycle");
     dir.write("0001_a.sql", "-- +up\nSELECT 1;\n");
     dir.write("0002_b.sql", "-- depends: 0003_c\n-- +up\nSELECT 2;\n");
     dir.write("0003_c.sql", "-- depends: 0002_b\n-- +up\nSELECT 3;\n");
@@ -109,13 +98,13 @@ TEST_CASE("missing and cyclic dependencies, duplicate numbers and bad names are 
     CHECK_THROWS_WITH(mg::dependency_order(files), Catch::Contains("dependency cycle among 0002_b.sql, 0003_c.sql"));
   }
   {
-    TempDir dir("dup");
+    testsupport::TempDir dir("migrations_dup");
     dir.write("0001_a.sql", "-- +up\nSELECT 1;\n");
     dir.write("0001_b.sql", "-- +up\nSELECT 1;\n");
     CHECK_THROWS_WITH(mg::load_migrations(dir.path), Catch::Contains("the number 0001 is already used"));
   }
   {
-    TempDir dir("badname");
+    testsupport::TempDir dir("migrations_badname");
     dir.write("init.sql", "-- +up\nSELECT 1;\n");
     CHECK_THROWS_AS(mg::load_migrations(dir.path), MigrationError);
   }

@@ -168,8 +168,8 @@ boost::asio::awaitable<std::vector<Target>> fetch_m2m(const M& obj, std::string 
 }
 
 namespace detail {
-Statement m2m_insert(const ModelInfo& source, const ManyToManyInfo& rel, const Param& source_key, const std::vector<Param>& targets);
-Statement m2m_delete(const ModelInfo& source, const ManyToManyInfo& rel, const Param& source_key,
+Statement m2m_insert(const ManyToManyInfo& rel, const Param& source_key, const std::vector<Param>& targets);
+Statement m2m_delete(const ManyToManyInfo& rel, const Param& source_key,
                      const std::vector<Param>* targets);
 template <Described M>
 std::pair<ManyToManyInfo, Param> m2m_source(const M& obj, std::string_view name) {
@@ -189,7 +189,7 @@ boost::asio::awaitable<std::int64_t> add_m2m(const M& obj, std::string name, std
   if (target_ids.empty()) co_return 0;
   auto [rel, key] = detail::m2m_source(obj, name);
   const auto targets = detail::m2m_target_params(rel, target_ids);
-  const Statement s = detail::m2m_insert(model_info<M>(), rel, key, targets);
+  const Statement s = detail::m2m_insert(rel, key, targets);
   pg::Result r = co_await detail::run_statement(model_info<M>(), s, "add_m2m");
   co_return r.affected_rows();
 }
@@ -199,7 +199,7 @@ boost::asio::awaitable<std::int64_t> remove_m2m(const M& obj, std::string name, 
   if (target_ids.empty()) co_return 0;
   auto [rel, key] = detail::m2m_source(obj, name);
   const auto targets = detail::m2m_target_params(rel, target_ids);
-  const Statement s = detail::m2m_delete(model_info<M>(), rel, key, &targets);
+  const Statement s = detail::m2m_delete(rel, key, &targets);
   pg::Result r = co_await detail::run_statement(model_info<M>(), s, "remove_m2m");
   co_return r.affected_rows();
 }
@@ -207,7 +207,7 @@ boost::asio::awaitable<std::int64_t> remove_m2m(const M& obj, std::string name, 
 template <Described M>
 boost::asio::awaitable<std::int64_t> clear_m2m(const M& obj, std::string name) {
   auto [rel, key] = detail::m2m_source(obj, name);
-  const Statement s = detail::m2m_delete(model_info<M>(), rel, key, nullptr);
+  const Statement s = detail::m2m_delete(rel, key, nullptr);
   pg::Result r = co_await detail::run_statement(model_info<M>(), s, "clear_m2m");
   co_return r.affected_rows();
 }
