@@ -123,6 +123,28 @@ asio::awaitable<void> tour() {
             << related.to_json()["inverse_foreign_keys"]["comments.post_id"].size() << " comments\n";
   // [blog-relations-end]
 
+  // [blog-paths-begin]
+  // Several levels by name: each relation of each level is one query for all the authors.
+  // "posts.author_id" picks one of the two foreign keys from posts to authors.
+  const std::vector<std::string> paths{"posts.author_id__comments__parent", "posts.author_id__tags"};
+  const auto before_paths = orm::detail::statements_executed();
+  const orm::Prefetched<Author> tree = co_await orm::prefetch_related(authors, paths);
+  for (std::size_t i = 0; i < tree.objects.size(); ++i) {
+    std::size_t n_comments = 0, n_tags = 0;
+    for (const orm::RelatedObject& post : tree.related(i, "posts.author_id")) {
+      n_comments += post.related("comments").size();
+      n_tags += post.related("tags").size();
+      for (const orm::RelatedObject& comment : post.related("comments"))
+        for (const Comment& parent : comment.related_as<Comment>("parent"))
+          std::cout << "'" << comment.as<Comment>().body << "' replies to '" << parent.body << "' on "
+                    << post.as<Post>().title << "\n";
+    }
+    std::cout << tree.objects[i].name << ": " << tree.related(i, "posts.author_id").size() << " posts, " << n_comments
+              << " comments, " << n_tags << " tags\n";
+  }
+  std::cout << "paths loaded in " << orm::detail::statements_executed() - before_paths << " queries\n";
+  // [blog-paths-end]
+
   // [blog-manager-begin]
   // A manager holds the model's business logic; on_load sees every item it returns.
   struct PostManager : orm::BaseManager<Post> {

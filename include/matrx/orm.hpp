@@ -16,6 +16,7 @@
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
 #include "matrx/orm/model/paginator.hpp"
+#include "matrx/orm/model/prefetch.hpp"
 #include "matrx/orm/model/queryset.hpp"
 #include "matrx/orm/model/raw.hpp"
 #include "matrx/orm/model/relations.hpp"

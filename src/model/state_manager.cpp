@@ -5,7 +5,15 @@
 #include <algorithm>
 #include <set>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "matrx/orm/log.hpp"
 
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/pg/connection.hpp"
@@ -15,16 +23,26 @@
 namespace matrx::orm {
 
 namespace {
+// One LISTEN connection and the coroutine that watches it and reconnects it.
 struct Listener {
-  std::string database;
-  pg::Connection connection;
+  Listener(std::string db, pg::ConnectOptions opts, boost::asio::any_io_executor executor)
+      : database(std::move(db)), options(std::move(opts)), timer(executor) {}
+  std::string database;  // registered name
+  pg::ConnectOptions options;
+  pg::Connection connection;  // replaced by the supervisor after a reconnect
+  boost::asio::steady_timer timer;
+  std::chrono::milliseconds health_check{1000};
+  bool stopped = false;
+  int backend_pid = 0;
+  std::uint64_t reconnects = 0;
 };
 struct Globals {
   std::mutex mutex;
   std::function<cache::Clock::time_point()> clock;
   std::vector<detail::ModelCacheBase*> caches;
-  std::vector<Listener> listeners;
+  std::vector<std::shared_ptr<Listener>> listeners;
   std::set<std::string, std::less<>> enabled;  // registered database names
+  std::set<std::string, std::less<>> down;     // listening, but the connection is lost
   const std::string process_tag = Uuid::random().to_string();  // tells our own NOTIFYs apart
 };
 Globals& globals() {
@@ -137,28 +155,120 @@ bool notifications_enabled(std::string_view database) {
   return globals().enabled.count(name) > 0;
 }
 
-boost::asio::awaitable<void> start_listener(std::string database) {
-  pg::Database& db = database.empty() ? pg::default_database() : pg::database(database);
+namespace {
+boost::asio::awaitable<pg::Connection> open_listener(const Listener& l) {
   auto executor = co_await boost::asio::this_coro::executor;
-  pg::Connection connection = co_await pg::Connection::connect(executor, db.config().connect_options());
+  pg::Connection connection = co_await pg::Connection::connect(executor, l.options);
   connection.on_notification([](std::string_view, std::string_view payload, int) { on_invalidation(payload); });
   co_await connection.execute(std::string("LISTEN ") + notify_channel);
+  co_return connection;
+}
+
+void set_down(const std::string& database, bool down) {
+  std::lock_guard lock(globals().mutex);
+  if (down) globals().down.insert(database);
+  else globals().down.erase(database);
+  detail::listeners_down.store(static_cast<int>(globals().down.size()), std::memory_order_release);
+}
+
+// Every health_check: is the LISTEN connection alive? When it is lost, notifications may be
+// missed from then on, so the caches of that database stop serving and storing (and are
+// emptied) until a new connection LISTENs again — retried with backoff up to 5 s.
+boost::asio::awaitable<void> supervise(std::shared_ptr<Listener> l) {
+  using namespace std::chrono_literals;
+  boost::system::error_code ec;
+  while (!l->stopped) {
+    l->timer.expires_after(l->health_check);
+    co_await l->timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (l->stopped) co_return;
+    bool alive = !l->connection.is_broken();
+    if (alive) {
+      try {
+        alive = co_await l->connection.check_alive();
+      } catch (const std::exception&) {
+        alive = false;
+      }
+    }
+    if (alive) continue;
+    set_down(l->database, true);
+    clear_all();
+    log(LogLevel::warning, fmt::format("cache listener on '{}' lost its connection: the cache is paused there until it "
+                                       "reconnects", l->database));
+    std::chrono::milliseconds backoff = 100ms;
+    while (!l->stopped) {
+      std::string failure;
+      try {
+        pg::Connection fresh = co_await open_listener(*l);
+        l->connection.close();
+        l->connection = std::move(fresh);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      if (l->stopped) co_return;
+      if (failure.empty()) {
+        clear_all();  // LISTEN is active again: anything cached from now on will be invalidated
+        {
+          std::lock_guard lock(globals().mutex);
+          l->backend_pid = l->connection.backend_pid();
+          ++l->reconnects;
+        }
+        set_down(l->database, false);
+        log(LogLevel::info, fmt::format("cache listener on '{}' reconnected; the cache serves again", l->database));
+        break;
+      }
+      log(LogLevel::warning, fmt::format("cache listener on '{}': reconnect failed ({}); retrying in {} ms", l->database,
+                                         failure, backoff.count()));
+      l->timer.expires_after(backoff);
+      co_await l->timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+      backoff = std::min<std::chrono::milliseconds>(backoff * 2, 5s);
+    }
+  }
+}
+}  // namespace
+
+boost::asio::awaitable<void> start_listener(std::string database, std::chrono::milliseconds health_check) {
+  pg::Database& db = database.empty() ? pg::default_database() : pg::database(database);
+  auto executor = co_await boost::asio::this_coro::executor;
+  pg::ConnectOptions options = db.config().connect_options();
+  auto listener = std::make_shared<Listener>(db.config().name, std::move(options), executor);
+  listener->health_check = health_check;
+  listener->connection = co_await open_listener(*listener);
+  listener->backend_pid = listener->connection.backend_pid();
   // Anything cached before listening may have changed unseen.
   clear_all();
-  std::lock_guard lock(globals().mutex);
-  globals().enabled.insert(db.config().name);
-  globals().listeners.push_back(Listener{db.config().name, std::move(connection)});
+  {
+    std::lock_guard lock(globals().mutex);
+    globals().enabled.insert(db.config().name);
+    globals().listeners.push_back(listener);
+  }
+  boost::asio::co_spawn(executor, supervise(listener), boost::asio::detached);
 }
 
 void stop_listeners() {
-  std::vector<Listener> listeners;
+  std::vector<std::shared_ptr<Listener>> listeners;
   {
     std::lock_guard lock(globals().mutex);
     listeners = std::move(globals().listeners);
     globals().listeners.clear();
     globals().enabled.clear();
+    globals().down.clear();
+    detail::listeners_down.store(0, std::memory_order_release);
   }
-  for (auto& l : listeners) l.connection.close();
+  for (auto& l : listeners) {
+    l->stopped = true;
+    l->timer.cancel();
+    l->connection.close();
+  }
+}
+
+std::optional<ListenerStatus> listener_status(std::string_view database) {
+  const std::string name = registered_name(database);
+  std::lock_guard lock(globals().mutex);
+  for (const auto& l : globals().listeners)
+    if (l->database == name)
+      return ListenerStatus{.connected = globals().down.count(name) == 0, .backend_pid = l->backend_pid,
+                            .reconnects = l->reconnects};
+  return std::nullopt;
 }
 
 boost::asio::awaitable<void> notify(std::string database, std::string model, std::vector<std::string> keys) {
@@ -177,6 +287,19 @@ boost::asio::awaitable<void> notify(std::string database, std::string model, std
 }  // namespace cache
 
 namespace detail {
+
+std::atomic<int> listeners_down{0};
+
+bool listener_down(std::string_view database) {
+  std::string name;
+  try {
+    name = cache::registered_name(database);
+  } catch (const OrmError&) {
+    return false;  // not a registered database: no listener for it
+  }
+  std::lock_guard lock(globals().mutex);
+  return globals().down.count(name) > 0;
+}
 
 void register_cache(ModelCacheBase* cache) {
   std::lock_guard lock(globals().mutex);

@@ -208,3 +208,53 @@ TEST_CASE("LISTEN/NOTIFY: another process's write evicts our copy, and our write
     other.close();
   });
 }
+
+TEST_CASE("a lost listener connection pauses the cache until it reconnects and LISTENs again", "[db][cache][notify]") {
+  test::SchemaDatabase db("cache_reconnect");
+  test::run([&]() -> awaitable<void> {
+    co_await testdata::tables(db);
+    const auto users = co_await testdata::seed();
+    const std::int64_t id = users[0].id;
+    co_await orm::cache::start_listener("", std::chrono::milliseconds(20));
+    const auto first = orm::cache::listener_status();
+    REQUIRE(first);
+    CHECK(first->connected);
+    CHECK(first->reconnects == 0);
+    auto wait_for = [](auto condition) -> awaitable<bool> {
+      for (int i = 0; i < 500 && !condition(); ++i) co_await test::sleep_for(std::chrono::milliseconds(10));
+      co_return condition();
+    };
+
+    co_await cached_age(id);
+    REQUIRE(StateManager<User>::count() == 1);
+
+    // The server ends the listener's session (a failover, an idle-session killer…).
+    auto admin = co_await test::pg::Connection::connect(test::db_options());
+    const auto pid_param = orm::pg::Params::of(first->backend_pid);
+    auto killed = co_await admin.execute("SELECT pg_terminate_backend($1)", pid_param);
+    REQUIRE(killed.get<bool>(0, 0));
+
+    const bool reconnected = co_await wait_for([] {
+      const auto s = orm::cache::listener_status();
+      return s && s->connected && s->reconnects == 1;
+    });
+    REQUIRE(reconnected);
+    const auto second = orm::cache::listener_status();
+    CHECK(second->backend_pid != first->backend_pid);
+    CHECK(StateManager<User>::count() == 0);  // emptied: invalidations may have been missed
+
+    // The new connection hears another process's invalidations.
+    co_await cached_age(id);
+    CHECK(StateManager<User>::count() == 1);
+    std::string payload = orm::cache::invalidation_payload("User", orm::detail::cache_key(User{.id = id}));
+    payload = "another-process" + payload.substr(payload.find('\x1f'));
+    const auto notify_params = orm::pg::Params::of(payload);
+    co_await admin.execute("SELECT pg_notify('matrx_orm_cache', $1)", notify_params);
+    const bool evicted = co_await wait_for([] { return StateManager<User>::count() == 0; });
+    CHECK(evicted);
+
+    orm::cache::stop_listeners();
+    CHECK_FALSE(orm::cache::listener_status());
+    admin.close();
+  });
+}

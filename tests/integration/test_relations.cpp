@@ -164,6 +164,98 @@ TEST_CASE("eager loading: 100 posts with authors, tags and comments in a constan
   });
 }
 
+TEST_CASE("prefetch_related by path: three levels, shared prefixes loaded once, one query per relation per level",
+          "[db][relations][eager]") {
+  test::SchemaDatabase db("rel_paths");
+  test::run([&]() -> awaitable<void> {
+    Blog b = co_await build(db, 100);  // posts alternate between ann and ben; every 10th edited by ben
+    for (std::size_t i = 0; i < b.posts.size(); ++i) {
+      std::vector<Value> ids;
+      for (std::size_t t = 0; t <= i % 3; ++t) ids.emplace_back(b.tags[t].id);
+      co_await orm::add_m2m(b.posts[i], "tags", ids);
+    }
+    // Two comments on every 4th post, the second replying to the first and tagged "sql".
+    std::vector<Comment> firsts;
+    for (std::size_t i = 0; i < b.posts.size(); i += 4) firsts.push_back(Comment{.post_id = b.posts[i].id, .body = "first"});
+    co_await orm::bulk_create(firsts);
+    std::vector<Comment> replies;
+    for (const auto& c : firsts) replies.push_back(Comment{.post_id = c.post_id, .parent_id = c.id, .body = "reply"});
+    co_await orm::bulk_create(replies);
+    for (const auto& r : replies) {
+      const std::vector<Value> sql_tag{Value(b.tags[1].id)};
+      co_await orm::add_m2m(r, "tags", sql_tag);
+    }
+    const std::vector<Value> ben{Value(b.authors[1].id)};
+    co_await orm::add_m2m(b.authors[0], "friends", ben);
+
+    const auto before = orm::detail::statements_executed();
+    const std::vector<std::string> paths{"posts__comments__tags", "posts__comments__parent", "posts__tags",
+                                         "posts.editor_id", "friends"};
+    const auto loaded = co_await orm::prefetch_related(b.authors, paths);
+    const auto queries = orm::detail::statements_executed() - before;
+    CHECK(queries == 7);  // posts, comments, comment tags, parents, post tags, edited posts, friends
+
+    REQUIRE(loaded.objects.size() == 2);
+    const auto ann_posts = loaded.related(0, "posts");
+    const auto ben_posts = loaded.related(1, "posts");
+    REQUIRE(ann_posts.size() == 50);
+    REQUIRE(ben_posts.size() == 50);
+    CHECK(loaded.related(0, "posts.editor_id").empty());
+    CHECK(loaded.related(1, "posts.editor_id").size() == 10);
+    CHECK(loaded.related_as<Author>(0, "friends").at(0).name == "ben");
+    CHECK(loaded.related(1, "friends").empty());
+
+    std::size_t comments = 0, replies_seen = 0;
+    for (const auto& post_ref : ann_posts) {
+      const Post post = post_ref.as<Post>();
+      CHECK(post.author_id == b.authors[0].id);
+      const auto index = static_cast<std::size_t>(post.id - b.posts[0].id);  // ids are consecutive
+      CHECK(post_ref.related("tags").size() == index % 3 + 1);
+      for (const auto& comment_ref : post_ref.related("comments")) {
+        ++comments;
+        const Comment c = comment_ref.as<Comment>();
+        CHECK(c.post_id == post.id);
+        const auto parent = comment_ref.related_as<Comment>("parent");
+        const auto tags = comment_ref.related_as<Tag>("tags");
+        if (c.body == "reply") {
+          ++replies_seen;
+          REQUIRE(parent.size() == 1);
+          CHECK(parent[0].body == "first");
+          CHECK(parent[0].post_id == post.id);
+          REQUIRE(tags.size() == 1);
+          CHECK(tags[0].label == "sql");
+        } else {
+          CHECK(parent.empty());
+          CHECK(tags.empty());
+        }
+      }
+    }
+    CHECK(comments == 50);  // posts 0, 4, … 96 (25, all at even indexes: ann's) × 2 comments
+    CHECK(replies_seen == 25);
+    for (const auto& post_ref : ben_posts) CHECK(post_ref.related("comments").empty());
+
+    // The wrong type, and a relation no path loaded, are errors naming what is there.
+    CHECK_THROWS_AS(ann_posts[0].as<Comment>(), orm::RelationshipError);
+    CHECK_THROWS_WITH(ann_posts[0].related("author"), Catch::Contains("prefetched here: comments, tags"));
+
+    // An unknown name anywhere in a path fails before any query runs; no objects, no queries.
+    const auto before_errors = orm::detail::statements_executed();
+    const std::vector<std::string> unknown{"posts__comments__nope"};
+    std::string error;
+    try {
+      co_await orm::prefetch_related(b.authors, unknown);
+    } catch (const orm::QueryError& e) {
+      error = e.what();
+    }
+    CHECK_THAT(error, Catch::Contains("Comment has no relation 'nope'") && Catch::Contains("parent_id"));
+    const std::vector<Author> none;
+    const std::vector<std::string> friends{"friends"};
+    const auto empty = co_await orm::prefetch_related(none, friends);
+    CHECK(empty.objects.empty());
+    CHECK(orm::detail::statements_executed() == before_errors);
+  });
+}
+
 TEST_CASE("fetch_all_related: the three groups by name, as a structure and as JSON", "[db][relations]") {
   test::SchemaDatabase db("rel_all");
   test::run([&]() -> awaitable<void> {

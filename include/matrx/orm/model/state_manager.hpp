@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -54,10 +55,20 @@ inline constexpr const char* notify_channel = "matrx_orm_cache";
 /// Opens a dedicated connection to `database` (empty: the default) that LISTENs for other
 /// processes' writes and evicts what they changed; from then on this process's writes on
 /// that database send a NOTIFY (inside a transaction, delivered only if it commits).
-/// Call stop_listeners() before the io_context ends.
-boost::asio::awaitable<void> start_listener(std::string database = {});
-/// Closes every listener connection.
+/// Every `health_check` the connection is checked; when it is lost, that database's caches
+/// are emptied and paused (no hits, nothing stored: invalidations could be missed) until a
+/// reconnect (backoff 0.1 s … 5 s) LISTENs again. Call stop_listeners() before the io_context ends.
+boost::asio::awaitable<void> start_listener(std::string database = {},
+                                            std::chrono::milliseconds health_check = std::chrono::seconds(1));
+/// Closes every listener connection and stops their reconnects.
 void stop_listeners();
+struct ListenerStatus {
+  bool connected = false;
+  int backend_pid = 0;          ///< the LISTEN connection's server process
+  std::uint64_t reconnects = 0;
+};
+/// The listener of `database` (empty: the default), or nullopt when none was started.
+std::optional<ListenerStatus> listener_status(std::string_view database = {});
 /// True once start_listener ran for this database (registered name).
 bool notifications_enabled(std::string_view database);
 /// The NOTIFY payload for an eviction of `key` in `model` ("" key: the model's whole cache),
@@ -67,6 +78,18 @@ std::string invalidation_payload(std::string_view model, std::string_view key);
 /// the default), inside the caller's transaction if any. No-op unless enabled there.
 boost::asio::awaitable<void> notify(std::string database, std::string model, std::vector<std::string> keys);
 
+}  // namespace cache
+
+namespace detail {
+extern std::atomic<int> listeners_down;  // databases whose listener is reconnecting
+bool listener_down(std::string_view database);
+}  // namespace detail
+
+namespace cache {
+/// True while the listener of `database` is reconnecting: its caches neither serve nor store.
+inline bool paused(std::string_view database) {
+  return detail::listeners_down.load(std::memory_order_acquire) > 0 && detail::listener_down(database);
+}
 /// False only for a plain SELECT: the command tag says SELECT and the text has no
 /// INSERT/UPDATE/DELETE/MERGE/TRUNCATE/COPY word (a data-modifying CTE also reports SELECT).
 bool may_have_written(std::string_view sql, std::string_view command_tag);
@@ -105,8 +128,9 @@ class StateManager {
   /// The cached object for `key` while fresh (counts a hit or a miss).
   static std::shared_ptr<const M> find(const std::string& key) {
     auto& s = state();
+    const bool paused = cache::paused(model_info<M>().database);
     std::lock_guard lock(s.mutex);
-    auto it = s.entries.find(key);
+    auto it = paused ? s.entries.end() : s.entries.find(key);
     if (it == s.entries.end()) {
       ++s.stats.misses;
       return nullptr;
@@ -123,7 +147,7 @@ class StateManager {
   }
   /// Stores a copy of `obj` (replacing an older one). No-op for CachePolicy::none.
   static void cache(const M& obj) {
-    if (model_info<M>().cache_policy == CachePolicy::none) return;
+    if (model_info<M>().cache_policy == CachePolicy::none || cache::paused(model_info<M>().database)) return;
     auto copy = std::make_shared<const M>(obj);
     auto& s = state();
     const auto now = cache::now();
