@@ -167,6 +167,9 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   m.unfetchable = options.is_unfetchable;
   m.many_to_many = options.many_to_many_relations;
   m.inverse_foreign_keys = options.inverse_relations;
+  m.indexes = options.index_list;
+  m.unique_together = options.unique_sets;
+  m.checks = options.check_list;
   m.cache_timeout = options.cache_timeout_seconds;
   m.cache_max_entries = options.cache_max;
   m.fields = std::move(fields);
@@ -191,6 +194,22 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
       m.version_field = i;
     }
   }
+  auto known = [&](const std::string& column, const char* what) {
+    if (!seen.count(column))
+      throw ConfigurationError(fmt::format("{}: {} names '{}', which is not a field", m.name, what, column),
+                               ErrorContext{.model = m.name, .field = column});
+  };
+  for (const auto& index : m.indexes) {
+    if (index.columns.empty()) throw ConfigurationError(fmt::format("{}: an index needs at least one column", m.name));
+    for (const auto& c : index.columns) known(c, "an index");
+  }
+  for (const auto& set : m.unique_together) {
+    if (set.empty()) throw ConfigurationError(fmt::format("{}: unique_together needs at least one column", m.name));
+    for (const auto& c : set) known(c, "unique_together");
+  }
+  for (const auto& check : m.checks)
+    if (check.name.empty() || check.expression.empty())
+      throw ConfigurationError(fmt::format("{}: a check constraint needs a name and an expression", m.name));
   if (m.primary_keys.empty() && !m.abstract)
     throw ConfigurationError(fmt::format("{} must define at least one primary key field", m.name),
                              ErrorContext{.model = m.name, .hint = "add orm::primary_key to a field's options"});

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -68,6 +69,53 @@ SchemaDatabase::~SchemaDatabase() {
 asio::awaitable<void> SchemaDatabase::execute(std::string sql) {
   auto c = co_await pg::database("default").acquire();
   co_await c->execute(sql);
+}
+
+FreshDatabase::FreshDatabase(std::string prefix, std::string registered)
+    : registered_as(std::move(registered)) {
+  static int counter = 0;
+  name = fmt::format("{}_{}_{}", prefix, ::getpid(), ++counter);
+  run([this]() -> asio::awaitable<void> {
+    auto c = co_await pg::Connection::connect(db_options());
+    co_await c.execute(fmt::format("CREATE DATABASE {}", name));
+  });
+  pg::DatabaseConfig config{.name = registered_as};
+  config.database_name = name;
+  pg::register_database(config);
+  run([this]() -> asio::awaitable<void> { co_await execute("CREATE EXTENSION IF NOT EXISTS vector"); });
+}
+
+FreshDatabase::~FreshDatabase() {
+  pg::unregister_database(registered_as);
+  try {
+    run([this]() -> asio::awaitable<void> {
+      auto c = co_await pg::Connection::connect(db_options());
+      co_await c.execute(fmt::format("DROP DATABASE {} WITH (FORCE)", name));
+    });
+  } catch (...) {
+  }
+}
+
+asio::awaitable<void> FreshDatabase::execute(std::string sql) {
+  auto options = pg::database(registered_as).config().connect_options();
+  auto c = co_await pg::Connection::connect(options);
+  co_await c.execute(sql);
+}
+
+std::string FreshDatabase::dump_schema() const {
+  const std::string command = fmt::format("pg_dump --schema-only --no-owner --no-privileges --dbname={} 2>&1", name);
+  std::FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run pg_dump");
+  std::string out, line;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, pipe)) {
+    line = buffer;
+    if (line.starts_with("--") || line == "\n" || line.starts_with("SET ") || line.starts_with("\\restrict") || line.starts_with("\\unrestrict") || line.starts_with("SELECT pg_catalog.set_config"))
+      continue;
+    out += line;
+  }
+  if (::pclose(pipe) != 0) throw std::runtime_error("pg_dump failed: " + out);
+  return out;
 }
 
 double ms_since(std::chrono::steady_clock::time_point start) {

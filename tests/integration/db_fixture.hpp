@@ -35,6 +35,20 @@ struct SchemaDatabase {
   std::string schema;
 };
 
+/// A fresh, empty database on the test server (with the vector extension), registered under
+/// `registered_as` for the test's duration and dropped at the end: for migrations, which
+/// see a whole database.
+struct FreshDatabase {
+  FreshDatabase(std::string prefix, std::string registered_as);
+  ~FreshDatabase();
+  /// Runs one statement in the database on a connection of its own.
+  asio::awaitable<void> execute(std::string sql);
+  /// `pg_dump --schema-only` of the database, without comments and blank lines.
+  std::string dump_schema() const;
+  std::string name;           ///< the database's name on the server
+  std::string registered_as;  ///< the registry name models use (.database(...))
+};
+
 /// Milliseconds elapsed since `start`.
 double ms_since(std::chrono::steady_clock::time_point start);
 

@@ -65,6 +65,23 @@ struct InverseForeignKeyInfo {
   std::string referenced_field{};
 };
 
+/// A model-level index: several columns, a method (btree, gin, hnsw, ivfflat …), an
+/// operator class for vector indexes, a partial-index predicate, or unique.
+struct IndexInfo {
+  std::string name{};                 ///< empty: <table>_<columns>_idx
+  std::vector<std::string> columns{};
+  bool unique = false;
+  std::string method{};               ///< empty: btree
+  std::string opclass{};              ///< e.g. "vector_cosine_ops" (applies to every column)
+  std::string where{};                ///< partial index predicate (SQL, written by the model's author)
+};
+
+/// A CHECK constraint: SQL written by the model's author.
+struct CheckInfo {
+  std::string name;
+  std::string expression;
+};
+
 struct FieldInfo {
   std::string name{};          ///< column name (and lookup name)
   std::string sql_type{};      ///< DDL spelling: "bigint", "varchar(50)", "numeric(10,2)", "mood"
@@ -112,6 +129,9 @@ struct ModelInfo {
   bool unfetchable = false;  ///< relation fetches to this model log one warning and return nothing
   std::vector<ManyToManyInfo> many_to_many{};
   std::vector<InverseForeignKeyInfo> inverse_foreign_keys{};
+  std::vector<IndexInfo> indexes{};                       ///< beyond the fields' own `index`
+  std::vector<std::vector<std::string>> unique_together{};  ///< composite unique constraints
+  std::vector<CheckInfo> checks{};
 
   /// The field named `name`, or nullptr.
   const FieldInfo* find(std::string_view name) const noexcept;

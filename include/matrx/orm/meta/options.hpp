@@ -111,6 +111,26 @@ struct ModelOptions {
     c.many_to_many_relations.push_back(ManyToManyInfo{std::move(name), std::move(junction), {}, {}, std::move(target_model)});
     return c;
   }
+  std::vector<IndexInfo> index_list{};
+  std::vector<std::vector<std::string>> unique_sets{};
+  std::vector<CheckInfo> check_list{};
+  /// A composite, partial, unique or method-specific index, created by makemigrations:
+  /// .index({.columns = {"author_id", "created_at"}}), .index({.columns = {"embedding"},
+  /// .method = "hnsw", .opclass = "vector_cosine_ops"}), .index({.columns = {"email"},
+  /// .unique = true, .where = "deleted_at IS NULL"}).
+  ModelOptions index(IndexInfo i) const { auto c = *this; c.index_list.push_back(std::move(i)); return c; }
+  /// A composite unique constraint: .unique_together({"post_id", "tag_id"}).
+  ModelOptions unique_together(std::vector<std::string> columns) const {
+    auto c = *this;
+    c.unique_sets.push_back(std::move(columns));
+    return c;
+  }
+  /// A CHECK constraint: .check("positive_age", "age >= 0").
+  ModelOptions check(std::string name, std::string expression) const {
+    auto c = *this;
+    c.check_list.push_back(CheckInfo{std::move(name), std::move(expression)});
+    return c;
+  }
   ModelOptions schema(std::string s) const { auto c = *this; c.schema_name = std::move(s); return c; }
   /// StateManager policy: orm::table("users").cache(orm::CachePolicy::long_term).
   ModelOptions cache(CachePolicy p) const { auto c = *this; c.cache_policy = p; return c; }
