@@ -39,7 +39,24 @@ asio::awaitable<Session> open_session(const RunOptions& options) {
   // A backend busy in a long statement notices a dead client only when it next talks to it;
   // this makes it check, so a killed run's lock and transaction go away promptly (F2).
   co_await conn.execute("SET client_connection_check_interval = '2s'");
+  // Through a pooler (PgBouncer) the connection reports the pooler's own key, not the server
+  // backend's pid: a session advisory lock could be held by a connection another client gets.
+  pg::Result pid = co_await conn.execute("SELECT pg_backend_pid()");
+  const int server_pid = pid.get<std::int32_t>(0, 0), reported_pid = conn.backend_pid();
+  if (server_pid != reported_pid) {
+    conn.close();
+    throw MigrationError(fmt::format("database '{}' is reached through a connection pooler (the server's backend pid {} is "
+                                     "not the {} the connection reports); migrations need a direct connection",
+                                     db.config().name, server_pid, reported_pid),
+                         ErrorContext{.operation = "migrate",
+                                      .hint = "pass the server's own host and port (--database-url or MIGRATE_DATABASE_URL)",
+                                      .database = db.config().name});
+  }
   co_await conn.execute("SET application_name = 'matrx-orm migrate'");
+  if (options.statement_timeout.count() > 0) {
+    const std::string timeout = fmt::format("SET statement_timeout = {}", options.statement_timeout.count());
+    co_await conn.execute(timeout);
+  }
   co_return Session{std::move(conn), db.config().name};
 }
 
@@ -65,7 +82,7 @@ asio::awaitable<void> take_lock(Session& s, std::chrono::milliseconds timeout) {
   if (holder.rows() > 0)
     who = fmt::format("pid {} ({}), connected since {}", holder.get<std::int32_t>(0, 0), holder.get<std::string>(0, 1),
                       holder.get<std::string>(0, 2));
-  throw MigrationError(fmt::format("another migration run holds the lock after {} ms: {}", timeout.count(), who),
+  throw MigrationLockTimeout(fmt::format("another migration run holds the lock after {} ms: {}", timeout.count(), who),
                        ErrorContext{.operation = "migrate", .detail = "lock timeout",
                                     .hint = "wait for it to finish, or raise the lock timeout", .database = s.database});
 }
@@ -99,7 +116,8 @@ MigrationStatus compare(const std::vector<AppliedMigration>& applied, const std:
   for (const auto& a : applied) {
     done[a.name] = true;
     auto it = by_name.find(a.name);
-    if (it == by_name.end()) st.missing.push_back(a.name);
+    if (a.checksum == dirty_marker) st.dirty.push_back(a.name);
+    else if (it == by_name.end()) st.missing.push_back(a.name);
     else if (it->second->checksum != a.checksum) st.changed.push_back(a.name);
   }
   for (const auto* f : dependency_order(files))
@@ -108,6 +126,14 @@ MigrationStatus compare(const std::vector<AppliedMigration>& applied, const std:
 }
 
 void refuse_drift(const MigrationStatus& st, const std::vector<MigrationFile>& files, const std::string& database) {
+  if (!st.dirty.empty())
+    throw MigrationDirtyError(
+        fmt::format("{}.sql ran outside a transaction and did not finish: the database may hold part of it", st.dirty.front()),
+        ErrorContext{.operation = "migrate", .detail = "dirty migration",
+                     .hint = fmt::format("inspect the database (an INVALID index left by CREATE INDEX CONCURRENTLY?), repair "
+                                         "it, then run `matrx-orm resolve --name {} --applied` or `--rolled-back`",
+                                         st.dirty.front()),
+                     .database = database});
   if (!st.changed.empty()) {
     const std::string& name = st.changed.front();
     const auto file = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.name == name; });
@@ -115,12 +141,12 @@ void refuse_drift(const MigrationStatus& st, const std::vector<MigrationFile>& f
     std::string hint = "restore the applied file, and put the change in a new migration";
     if (file->crlf)
       hint = "the file has CRLF line endings: if only line endings changed, restore LF (.gitattributes: *.sql eol=lf)";
-    throw MigrationError(fmt::format("{}.sql was changed after it was applied: stored checksum {}, file checksum {}", name,
+    throw MigrationChecksumError(fmt::format("{}.sql was changed after it was applied: stored checksum {}, file checksum {}", name,
                                      stored->checksum, file->checksum),
                          ErrorContext{.operation = "migrate", .detail = "checksum mismatch", .hint = hint, .database = database});
   }
   if (!st.missing.empty())
-    throw MigrationError(fmt::format("{}.sql was applied but is not in the migrations directory", st.missing.front()),
+    throw MigrationChecksumError(fmt::format("{}.sql was applied but is not in the migrations directory", st.missing.front()),
                          ErrorContext{.operation = "migrate", .detail = "missing file", .database = database});
 }
 
@@ -169,6 +195,7 @@ nlohmann::json MigrationStatus::to_json() const {
   j["pending"] = pending;
   j["changed"] = changed;
   j["missing"] = missing;
+  j["dirty"] = dirty;
   return j;
 }
 
@@ -185,15 +212,37 @@ asio::awaitable<std::vector<std::string>> apply_migrations(RunOptions options) {
     refuse_drift(st, files, s.database);
     std::map<std::string, const MigrationFile*> by_name;
     for (const auto& f : files) by_name[f.name] = &f;
+    if (options.strict && !st.applied.empty()) {
+      std::string latest;
+      for (const auto& a : st.applied) latest = std::max(latest, a.name);
+      for (const auto& name : st.pending)
+        if (name < latest)
+          throw MigrationError(fmt::format("{} is pending but sorts before {}, which is applied (--strict)", name, latest),
+                               ErrorContext{.operation = "migrate", .detail = "out of order",
+                                            .hint = "renumber it after the latest applied migration", .database = s.database});
+    }
     for (const auto& name : st.pending) {
       const MigrationFile& f = *by_name.at(name);
-      const std::function<asio::awaitable<void>()> body = [&]() -> asio::awaitable<void> {
+      const auto started = std::chrono::steady_clock::now();
+      if (f.no_transaction) {
+        // Recorded as dirty first: a failure midway leaves the mark, and later runs stop (F4).
+        const auto mark = pg::Params::of(f.name, std::string(dirty_marker));
+        co_await s.conn.execute(fmt::format("INSERT INTO {} (name, checksum) VALUES ($1, $2)", state_table), mark);
         co_await run_script(s, f.name, f.up);
-        const auto row = pg::Params::of(f.name, f.checksum);
-        co_await s.conn.execute(fmt::format("INSERT INTO {} (name, checksum) VALUES ($1, $2)", state_table), row);
-      };
-      co_await in_transaction(s, !f.no_transaction, body);
+        const auto done = pg::Params::of(f.name, f.checksum);
+        co_await s.conn.execute(fmt::format("UPDATE {} SET checksum = $2, applied_at = now() WHERE name = $1", state_table),
+                                done);
+      } else {
+        const std::function<asio::awaitable<void>()> body = [&]() -> asio::awaitable<void> {
+          co_await run_script(s, f.name, f.up);
+          const auto row = pg::Params::of(f.name, f.checksum);
+          co_await s.conn.execute(fmt::format("INSERT INTO {} (name, checksum) VALUES ($1, $2)", state_table), row);
+        };
+        co_await in_transaction(s, true, body);
+      }
       applied_now.push_back(name);
+      if (options.on_done)
+        options.on_done(name, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started));
       if (options.target && name == *options.target) break;
     }
   } catch (...) {
@@ -212,6 +261,7 @@ asio::awaitable<std::vector<std::string>> rollback_migrations(RunOptions options
   try {
     co_await take_lock(s, options.lock_timeout);
     const auto applied = co_await read_state(s);
+    refuse_drift(compare(applied, files), files, s.database);
     std::map<std::string, const MigrationFile*> by_name;
     for (const auto& f : files) by_name[f.name] = &f;
     for (int i = 0; i < steps && i < static_cast<int>(applied.size()); ++i) {
@@ -229,8 +279,11 @@ asio::awaitable<std::vector<std::string>> rollback_migrations(RunOptions options
         const auto row = pg::Params::of(f.name);
         co_await s.conn.execute(fmt::format("DELETE FROM {} WHERE name = $1", state_table), row);
       };
+      const auto started = std::chrono::steady_clock::now();
       co_await in_transaction(s, !f.no_transaction, body);
       rolled_back.push_back(f.name);
+      if (options.on_done)
+        options.on_done(f.name, std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started));
     }
   } catch (...) {
     failure = std::current_exception();
@@ -253,6 +306,35 @@ asio::awaitable<MigrationStatus> migration_status(RunOptions options) {
   s.conn.close();
   if (failure) std::rethrow_exception(failure);
   co_return st;
+}
+
+asio::awaitable<void> resolve_dirty(RunOptions options, std::string name, bool applied) {
+  const auto files = load_migrations(options.dir);
+  const auto file = std::find_if(files.begin(), files.end(), [&](const auto& f) { return f.name == name; });
+  if (applied && file == files.end())
+    throw MigrationError(fmt::format("no migration named {}", name), ErrorContext{.operation = "resolve"});
+  Session s = co_await open_session(options);
+  std::exception_ptr failure;
+  try {
+    co_await take_lock(s, options.lock_timeout);
+    const auto state = co_await read_state(s);
+    const bool dirty = std::any_of(state.begin(), state.end(),
+                                   [&](const AppliedMigration& a) { return a.name == name && a.checksum == dirty_marker; });
+    if (!dirty)
+      throw MigrationError(fmt::format("{} is not marked dirty", name),
+                           ErrorContext{.operation = "resolve", .hint = "`matrx-orm status` lists dirty migrations"});
+    if (applied) {
+      const auto row = pg::Params::of(name, file->checksum);
+      co_await s.conn.execute(fmt::format("UPDATE {} SET checksum = $2 WHERE name = $1", state_table), row);
+    } else {
+      const auto row = pg::Params::of(name);
+      co_await s.conn.execute(fmt::format("DELETE FROM {} WHERE name = $1", state_table), row);
+    }
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  co_await release_lock(s);
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace matrx::orm::migrate

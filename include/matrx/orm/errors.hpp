@@ -101,6 +101,12 @@ MATRX_ORM_DECLARE_ERROR(CacheError, OrmError)
 MATRX_ORM_DECLARE_ERROR(StateError, OrmError)
 MATRX_ORM_DECLARE_ERROR(RelationshipError, OrmError)
 MATRX_ORM_DECLARE_ERROR(MigrationError, OrmError)
+/// Another run held the migration lock for longer than the lock timeout.
+MATRX_ORM_DECLARE_ERROR(MigrationLockTimeout, MigrationError)
+/// An applied migration's file changed, or is missing.
+MATRX_ORM_DECLARE_ERROR(MigrationChecksumError, MigrationError)
+/// A no-transaction migration failed midway: the database needs a look before going on.
+MATRX_ORM_DECLARE_ERROR(MigrationDirtyError, MigrationError)
 /// A value that cannot be sent or read: NUL in text, out-of-range integer, bad JSON,
 /// and server SQLSTATE class 22 (data exceptions).
 MATRX_ORM_DECLARE_ERROR(ParameterError, OrmError)

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,12 @@ struct RunOptions {
   std::string database{};                ///< registered database; empty: the default one
   std::optional<std::string> target{};   ///< apply up to and including this migration
   std::chrono::milliseconds lock_timeout{15'000};
+  /// The run's session statement_timeout (0: the server's setting).
+  std::chrono::milliseconds statement_timeout{0};
+  /// Refuse a pending migration that sorts before the latest applied one (merged branches).
+  bool strict = false;
+  /// Called after each migration is applied or rolled back, with how long it took.
+  std::function<void(const std::string& name, std::chrono::milliseconds took)> on_done{};
 };
 
 struct AppliedMigration {
@@ -36,6 +43,7 @@ struct MigrationStatus {
   std::vector<std::string> pending;       ///< in the order they would be applied
   std::vector<std::string> changed;       ///< applied, but the file's checksum differs
   std::vector<std::string> missing;       ///< applied, but the file is gone
+  std::vector<std::string> dirty;         ///< no-transaction migrations that failed midway
   nlohmann::json to_json() const;
 };
 
@@ -54,5 +62,12 @@ boost::asio::awaitable<std::vector<std::string>> apply_migrations(RunOptions opt
 /// their names. A migration without one cannot be rolled back (MigrationError).
 boost::asio::awaitable<std::vector<std::string>> rollback_migrations(RunOptions options, int steps = 1);
 boost::asio::awaitable<MigrationStatus> migration_status(RunOptions options);
+
+/// After a no-transaction migration failed midway and the database was repaired by hand:
+/// record `name` as applied (`applied` true) or as never run (false), so runs go on.
+boost::asio::awaitable<void> resolve_dirty(RunOptions options, std::string name, bool applied);
+
+/// The state-table checksum of a no-transaction migration while it runs (and after it failed).
+inline constexpr const char* dirty_marker = "dirty";
 
 }  // namespace matrx::orm::migrate

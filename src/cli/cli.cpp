@@ -1,0 +1,260 @@
+// The `matrx-orm` command line (CLI11): makemigrations, migrate, rollback, status,
+// create_empty, resolve and export-models over the migrate/ API.
+#include "matrx/orm/cli.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "matrx/orm/errors.hpp"
+#include "matrx/orm/meta/registry.hpp"
+#include "matrx/orm/migrate/makemigrations.hpp"
+#include "matrx/orm/migrate/migration_file.hpp"
+#include "matrx/orm/migrate/runner.hpp"
+#include "matrx/orm/pg/database.hpp"
+#include "matrx/orm/sync.hpp"
+
+namespace matrx::orm::cli {
+
+namespace {
+
+namespace mg = migrate;
+
+struct Settings {
+  std::string database_url;
+  std::string database;
+  std::string dir = "migrations";
+  long lock_timeout_ms = 15'000;
+  long statement_timeout_s = 3600;
+};
+
+// Colour only on a terminal, and never with NO_COLOR set (no-color.org).
+struct Style {
+  bool colour = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  std::string paint(const std::string& text, const char* code) const {
+    return colour ? fmt::format("\033[{}m{}\033[0m", code, text) : text;
+  }
+  std::string ok(const std::string& t) const { return paint(t, "32"); }
+  std::string warn(const std::string& t) const { return paint(t, "33"); }
+};
+
+// The database: --database-url, else DATABASE_URL, else what the program registered, else
+// libpq's PG* variables. --database names a registered database (or the URL's registry name).
+void connect_settings(const Settings& s) {
+  std::string url = s.database_url;
+  for (const char* variable : {"MIGRATE_DATABASE_URL", "DATABASE_URL"})
+    if (url.empty())
+      if (const char* env = std::getenv(variable)) url = env;
+  const std::string name = s.database.empty() ? "default" : s.database;
+  if (!url.empty()) {
+    if (pg::is_database_registered(name)) pg::unregister_database(name);
+    pg::register_database(pg::DatabaseConfig::from_url(name, url));
+  } else if (!pg::is_database_registered(name)) {
+    if (!s.database.empty() && !pg::registered_databases().empty())
+      throw ConfigurationError(fmt::format("no registered database named '{}'", s.database));
+    pg::register_database(pg::DatabaseConfig{.name = name});  // PGHOST, PGDATABASE, … as libpq reads them
+  }
+}
+
+mg::RunOptions run_options(const Settings& s) {
+  mg::RunOptions o{.dir = s.dir, .database = s.database};
+  o.lock_timeout = std::chrono::milliseconds(s.lock_timeout_ms);
+  o.statement_timeout = std::chrono::seconds(s.statement_timeout_s);
+  return o;
+}
+
+int exit_code_of(const std::exception& e) {
+  if (dynamic_cast<const MigrationLockTimeout*>(&e)) return lock_timeout;
+  if (dynamic_cast<const MigrationChecksumError*>(&e)) return checksum;
+  if (dynamic_cast<const MigrationDirtyError*>(&e)) return dirty;
+  return error;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigurationError(fmt::format("cannot read {}", path));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"matrx-orm: migrations for PostgreSQL (docs/cli.md)", "matrx-orm"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  Settings s;
+  app.add_option("--database-url", s.database_url, "libpq URL (else MIGRATE_DATABASE_URL, DATABASE_URL, the PG* variables)");
+  app.add_option("--database", s.database, "registered database name (programs that link their models)");
+  Style style;
+
+  // makemigrations
+  auto* make = app.add_subcommand("makemigrations", "diff the database against the models and write the next migration");
+  std::string make_name = "auto", models_file;
+  std::vector<std::string> include, exclude;
+  bool check = false, dry_run = false, drop_tables = false;
+  make->add_option("--dir", s.dir, "migrations directory")->capture_default_str();
+  make->add_option("--name", make_name, "the file's name after its number")->capture_default_str();
+  auto* inc = make->add_option("--include-tables", include, "only these tables (table or schema.table)");
+  auto* exc = make->add_option("--exclude-tables", exclude, "every table but these");
+  inc->excludes(exc);
+  make->add_flag("--check", check, "write nothing; exit 3 when the database differs from the models");
+  make->add_flag("--dry-run", dry_run, "print the migration instead of writing it");
+  make->add_flag("--drop-unmodelled-tables", drop_tables, "drop tables that have no model (off: only reported)");
+  make->add_option("--models", models_file, "schema snapshot JSON (from a program's export-models)");
+
+  // migrate / rollback / status / create_empty / resolve / export-models
+  auto* up = app.add_subcommand("migrate", "apply pending migrations in dependency order");
+  std::string target;
+  bool migrate_dry = false, strict = false;
+  up->add_option("--dir", s.dir, "migrations directory")->capture_default_str();
+  up->add_option("--target", target, "stop after this migration");
+  up->add_flag("--dry-run", migrate_dry, "print what would be applied");
+  up->add_flag("--strict", strict, "refuse a pending migration older than the latest applied one");
+  up->add_option("--lock-timeout", s.lock_timeout_ms, "milliseconds to wait for another run's lock")->capture_default_str();
+  up->add_option("--statement-timeout", s.statement_timeout_s, "seconds per statement (0: none)")->capture_default_str();
+
+  auto* down = app.add_subcommand("rollback", "undo the latest applied migrations with their -- +down sections");
+  int steps = 1;
+  down->add_option("--dir", s.dir, "migrations directory")->capture_default_str();
+  down->add_option("--steps", steps, "how many")->capture_default_str()->check(CLI::PositiveNumber);
+  down->add_option("--lock-timeout", s.lock_timeout_ms, "milliseconds to wait for another run's lock")->capture_default_str();
+  down->add_option("--statement-timeout", s.statement_timeout_s, "seconds per statement (0: none)")->capture_default_str();
+
+  auto* status = app.add_subcommand("status", "applied, pending, changed, missing and dirty migrations");
+  std::string format = "text";
+  status->add_option("--dir", s.dir, "migrations directory")->capture_default_str();
+  status->add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+
+  auto* empty = app.add_subcommand("create_empty", "write a blank migration depending on the latest one");
+  std::string empty_name;
+  empty->add_option("--dir", s.dir, "migrations directory")->capture_default_str();
+  empty->add_option("--name", empty_name, "the file's name after its number")->required();
+
+  auto* resolve = app.add_subcommand("resolve", "clear a dirty no-transaction migration after repairing the database");
+  std::string resolve_name;
+  bool as_applied = false, as_rolled_back = false;
+  resolve->add_option("--dir", s.dir, "migrations directory")->capture_default_str();
+  resolve->add_option("--name", resolve_name, "the dirty migration")->required();
+  auto* a = resolve->add_flag("--applied", as_applied, "record it as applied");
+  auto* r = resolve->add_flag("--rolled-back", as_rolled_back, "record it as never run");
+  a->excludes(r);
+
+  auto* export_models = app.add_subcommand("export-models", "print the linked models' schema as JSON (for --models)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? ok : usage;
+  }
+
+  try {
+    if (*export_models) {
+      std::cout << mg::schema_from_models(s.database).to_json().dump(2) << "\n";
+      return ok;
+    }
+    if (*empty) {
+      const auto path = mg::create_empty_migration(s.dir, empty_name);
+      std::cout << "created " << path.string() << "\n";
+      return ok;
+    }
+    if (*resolve && !as_applied && !as_rolled_back) {
+      std::cerr << "resolve: say --applied or --rolled-back\n";
+      return usage;
+    }
+    connect_settings(s);
+    int code = ok;
+    if (*make) {
+      mg::MakeMigrationsOptions o{.dir = s.dir, .name = make_name, .database = s.database};
+      o.filter.include = include;
+      o.filter.exclude = exclude;
+      o.diff.drop_unmodelled_tables = drop_tables;
+      o.dry_run = dry_run || check;
+      if (!models_file.empty()) {
+        o.models = mg::SchemaDef::from_json(nlohmann::json::parse(read_file(models_file)));
+      } else if (ModelRegistry::all().empty()) {
+        throw ConfigurationError("no models are linked into this program",
+                                 ErrorContext{.hint = "pass --models FILE (written by your program's `export-models`), or "
+                                                      "run makemigrations from a program built with "
+                                                      "matrx_orm_add_manage_command()"});
+      }
+      const auto result = sync(mg::makemigrations(o));
+      for (const auto& w : result.plan.warnings) std::cerr << style.warn("warning: ") << w << "\n";
+      if (result.plan.empty()) {
+        std::cout << "no changes: the database matches the models\n";
+      } else if (check) {
+        std::cout << result.plan.operations.size() << " difference(s) between the database and the models:\n";
+        for (const auto& op : result.plan.operations) std::cout << "  " << op.description << "\n";
+        code = drift;
+      } else if (dry_run) {
+        std::cout << result.content;
+      } else {
+        std::cout << "wrote " << result.file->string() << " (" << result.plan.operations.size() << " operations)\n";
+      }
+    } else if (*up) {
+      mg::RunOptions o = run_options(s);
+      if (!target.empty()) o.target = target;
+      o.strict = strict;
+      if (migrate_dry) {
+        const auto st = sync(mg::migration_status(o));
+        const auto files = mg::load_migrations(s.dir);
+        if (st.pending.empty()) std::cout << "nothing to apply\n";
+        for (const auto& name : st.pending) {
+          const auto f = std::find_if(files.begin(), files.end(), [&](const auto& m) { return m.name == name; });
+          std::cout << "-- would apply " << name << "\n" << f->up << "\n";
+          if (!target.empty() && name == target) break;
+        }
+      } else {
+        o.on_done = [&](const std::string& name, std::chrono::milliseconds took) {
+          std::cout << style.ok("applied") << " " << name << " (" << took.count() << " ms)\n" << std::flush;
+        };
+        const auto applied = sync(mg::apply_migrations(o));
+        if (applied.empty()) std::cout << "nothing to apply\n";
+      }
+    } else if (*down) {
+      mg::RunOptions o = run_options(s);
+      o.on_done = [&](const std::string& name, std::chrono::milliseconds took) {
+        std::cout << style.ok("rolled back") << " " << name << " (" << took.count() << " ms)\n" << std::flush;
+      };
+      const auto undone = sync(mg::rollback_migrations(o, steps));
+      if (undone.empty()) std::cout << "nothing to roll back\n";
+    } else if (*status) {
+      const auto st = sync(mg::migration_status(run_options(s)));
+      if (format == "json") {
+        std::cout << st.to_json().dump(2) << "\n";
+      } else {
+        for (const auto& m : st.applied)
+          std::cout << style.ok("applied ") << " " << m.name << "  " << m.applied_at
+                    << (m.checksum == mg::dirty_marker ? style.warn("  DIRTY") : "") << "\n";
+        for (const auto& n : st.pending) std::cout << style.warn("pending ") << " " << n << "\n";
+        for (const auto& n : st.changed) std::cout << style.warn("changed ") << " " << n << " (file edited after it was applied)\n";
+        for (const auto& n : st.missing) std::cout << style.warn("missing ") << " " << n << " (applied, file not found)\n";
+      }
+      if (!st.changed.empty() || !st.missing.empty()) code = checksum;
+      if (!st.dirty.empty()) code = dirty;
+    } else if (*resolve) {
+      sync(mg::resolve_dirty(run_options(s), resolve_name, as_applied));
+      std::cout << resolve_name << " recorded as " << (as_applied ? "applied" : "never run") << "\n";
+    }
+    pg::close_all_databases();
+    return code;
+  } catch (const std::exception& e) {
+    std::cerr << "matrx-orm: " << e.what() << "\n";
+    try {
+      pg::close_all_databases();
+    } catch (...) {
+    }
+    return exit_code_of(e);
+  }
+}
+
+}  // namespace matrx::orm::cli
