@@ -191,3 +191,22 @@ TEST_CASE("a run that cannot get the lock names the holder", "[db][migrate]") {
     holder.close();
   });
 }
+
+TEST_CASE("--strict refuses a pending migration older than the latest applied one", "[db][migrate]") {
+  test::SchemaDatabase db("mg_strict");
+  testsupport::TempDir dir("mg_strict");
+  dir.write("0002_b.sql", "-- +up\nCREATE TABLE b (id int);\n");
+  test::run([&]() -> awaitable<void> {
+    const mg::RunOptions options{.dir = dir.path};
+    co_await mg::apply_migrations(options);
+    dir.write("0001_a.sql", "-- +up\nCREATE TABLE a (id int);\n");  // merged from another branch
+    mg::RunOptions strict = options;
+    strict.strict = true;
+    CHECK_THROWS_WITH(co_await mg::apply_migrations(strict),
+                      Catch::Contains("0001_a is pending but sorts before 0002_b, which is applied"));
+    const bool a_before = co_await table_exists("a");
+    CHECK_FALSE(a_before);
+    const auto applied = co_await mg::apply_migrations(options);  // without --strict it applies
+    CHECK(applied == std::vector<std::string>{"0001_a"});
+  });
+}
