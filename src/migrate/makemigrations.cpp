@@ -26,6 +26,9 @@ std::string latest(const std::vector<MigrationFile>& files) { return files.empty
 
 void write_file(const fs::path& path, const std::string& content) {
   fs::create_directories(path.parent_path());
+  // Checksums hash raw bytes: keep git from turning LF into CRLF on checkout (RELIABILITY F5).
+  const fs::path attributes = path.parent_path() / ".gitattributes";
+  if (!fs::exists(attributes)) std::ofstream(attributes) << "*.sql text eol=lf\n";
   if (fs::exists(path)) throw MigrationError(fmt::format("{} already exists", path.string()));
   std::ofstream out(path, std::ios::binary);
   out << content;

@@ -138,6 +138,8 @@ bool in_database(const ModelInfo& m, std::string_view database) {
 
 std::string schema_of(const std::string& s) { return s.empty() ? "public" : s; }
 
+bool is_integer(const std::string& type) { return type == "smallint" || type == "integer" || type == "bigint"; }
+
 ColumnDef column_of(const FieldInfo& f) {
   ColumnDef c{.name = f.name, .type = normalize_type(f.sql_type), .nullable = f.nullable && !f.primary_key};
   if (f.identity) c.identity = true;
@@ -165,6 +167,15 @@ TableDef table_of(const ModelInfo& m) {
     if (f.foreign_key && f.foreign_key->to_db.empty()) {
       const ModelInfo& target = f.foreign_key->target();
       const FieldInfo& to = orm::detail::referenced_field(f, m);
+      // The original let a text column reference a uuid key; PostgreSQL then refuses the
+      // constraint halfway through a migration. Say so before any SQL is written.
+      const std::string from_type = normalize_type(f.sql_type), to_type = normalize_type(to.sql_type);
+      const bool integers = is_integer(from_type) && is_integer(to_type);
+      if (from_type != to_type && !integers)
+        throw ConfigurationError(fmt::format("{}.{} is {} but references {}.{}, which is {}", m.name, f.name, from_type,
+                                             target.name, to.name, to_type),
+                                 ErrorContext{.model = m.name, .field = f.name,
+                                              .hint = "give the foreign key field the referenced field's C++ type"});
       t.foreign_keys.push_back(ForeignKeyDef{.name = object_name(m.table, {f.name}, "fkey"), .columns = {f.name},
                                              .ref_schema = schema_of(target.schema), .ref_table = target.table,
                                              .ref_columns = {to.name}, .on_delete = upper(f.foreign_key->on_delete),

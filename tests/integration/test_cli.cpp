@@ -186,6 +186,12 @@ TEST_CASE("model-first through a manage command: --check, makemigrations, migrat
   INFO(made.text);
   CHECK(made.exit_code == 0);
   CHECK(std::filesystem::exists(dir.path / "0001_initial.sql"));
+  std::ifstream attributes(dir.path / ".gitattributes");
+  std::string eol((std::istreambuf_iterator<char>(attributes)), std::istreambuf_iterator<char>());
+  CHECK(eol == "*.sql text eol=lf\n");  // checksums hash raw bytes: no CRLF on checkout
+  Output would = run(manage("migrate --dry-run " + common));
+  CHECK(would.exit_code == 0);
+  CHECK_THAT(would.text, Catch::Contains("-- would apply 0001_initial") && Catch::Contains("CREATE TABLE"));
   Output applied = run(manage("migrate " + common));
   INFO(applied.text);
   CHECK(applied.exit_code == 0);

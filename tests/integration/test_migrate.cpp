@@ -192,7 +192,7 @@ TEST_CASE("a run that cannot get the lock names the holder", "[db][migrate]") {
   });
 }
 
-TEST_CASE("--strict refuses a pending migration older than the latest applied one", "[db][migrate]") {
+TEST_CASE("strict mode refuses a pending migration older than the latest applied one", "[db][migrate]") {
   test::SchemaDatabase db("mg_strict");
   testsupport::TempDir dir("mg_strict");
   dir.write("0002_b.sql", "-- +up\nCREATE TABLE b (id int);\n");

@@ -4,11 +4,60 @@
 
 #include <nlohmann/json.hpp>
 
-#include "matrx/orm/errors.hpp"
+#include "matrx/orm.hpp"
+#include "matrx/orm/migrate/schema.hpp"
 #include "matrx/orm/migrate/ddl.hpp"
 #include "matrx/orm/migrate/diff.hpp"
 
 namespace mg = matrx::orm::migrate;
+namespace orm = matrx::orm;
+
+namespace schema_unit {
+struct Owner {
+  orm::Uuid id{};
+};
+MATRX_MODEL(Owner, orm::table("owners").database("schema_unit"), (id, orm::primary_key, orm::db_default("gen_random_uuid()")))
+struct Pet {
+  std::int64_t id = 0;
+  orm::Uuid owner_id{};
+  std::string name{};
+};
+MATRX_MODEL(Pet, orm::table("pets").database("schema_unit").many_to_many("friends", "Pet"),
+            (id, orm::primary_key, orm::identity), (owner_id, orm::references<Owner>().on_delete("CASCADE")),
+            (name, orm::max_length(40), orm::unique))
+// The original's B6 bug: a text column referencing a uuid key.
+struct BadPet {
+  std::int64_t id = 0;
+  std::string owner_id{};
+};
+MATRX_MODEL(BadPet, orm::table("bad_pets").database("schema_bad"), (id, orm::primary_key),
+            (owner_id, orm::references<Owner>()))
+}  // namespace schema_unit
+
+TEST_CASE("the models' schema: columns, keys, constraints, junctions; a uuid/text mismatch is refused", "[schema]") {
+  const mg::SchemaDef s = mg::schema_from_models("schema_unit");
+  REQUIRE(s.tables.size() == 3);
+  CHECK(s.tables[0].name == "owners");
+  CHECK(s.tables[0].columns[0] == mg::ColumnDef{.name = "id", .type = "uuid", .nullable = false,
+                                                .default_sql = "gen_random_uuid()"});
+  const mg::TableDef& pets = s.tables[1];
+  CHECK(pets.name == "pets");
+  CHECK(pets.columns[0] == mg::ColumnDef{.name = "id", .type = "bigint", .nullable = false, .identity = true});
+  CHECK(pets.columns[2].type == "character varying(40)");
+  CHECK(pets.uniques == std::vector<mg::UniqueDef>{{"pets_name_key", {"name"}}});
+  REQUIRE(pets.foreign_keys.size() == 1);
+  CHECK(pets.foreign_keys[0] == mg::ForeignKeyDef{.name = "pets_owner_id_fkey", .columns = {"owner_id"},
+                                                  .ref_schema = "public", .ref_table = "owners",
+                                                  .ref_columns = {"id"}, .on_delete = "CASCADE"});
+  // The self many-to-many's junction: from_/to_ columns, composite key, both cascading.
+  const mg::TableDef& junction = s.tables[2];
+  CHECK(junction.name == "pets_pets");
+  CHECK(junction.primary_key == std::vector<std::string>{"from_pet_id", "to_pet_id"});
+  CHECK(junction.foreign_keys.size() == 2);
+  CHECK(junction.columns[1].type == "bigint");
+  CHECK_THROWS_WITH(mg::schema_from_models("schema_bad"),
+                    Catch::Contains("BadPet.owner_id is text but references Owner.id, which is uuid"));
+}
 
 TEST_CASE("types are normalised to format_type's spelling", "[schema]") {
   CHECK(mg::normalize_type("varchar(20)") == "character varying(20)");
