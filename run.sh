@@ -2,6 +2,7 @@
 # matrx-orm: the two commands of README.md.
 #   ./run.sh example   install deps, build, run the quickstart (throwaway PostgreSQL unless DATABASE_URL is set)
 #   ./run.sh test      install deps, build, run every test against a throwaway PostgreSQL
+#   ./run.sh bench     install deps, build, run the benchmark (bench/, docs/performance.md) on a throwaway PostgreSQL
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -48,8 +49,14 @@ case "${1:-}" in
     build
     tools/testdb.sh run -- ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 300
     ;;
+  bench)
+    install_deps
+    build
+    # PERFORMANCE.md's server: fsync, synchronous_commit and full_page_writes off, jit off, 256 MB buffers.
+    TESTDB_SHARED_BUFFERS=256MB tools/testdb.sh run -- "$BUILD_DIR/bench/bench"
+    ;;
   *)
-    echo "usage: $0 example|test" >&2
+    echo "usage: $0 example|test|bench" >&2
     exit 2
     ;;
 esac

@@ -83,7 +83,7 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 max_connections = 200
-shared_buffers = 128MB
+shared_buffers = ${TESTDB_SHARED_BUFFERS:-128MB}
 jit = off
 CONF
   if as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start >/dev/null 2>&1; then

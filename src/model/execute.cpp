@@ -1,6 +1,7 @@
 #include "matrx/orm/model/execute.hpp"
 
 #include <atomic>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -111,6 +112,46 @@ asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& mod
     throw;
   }
   co_return results;
+}
+
+asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const Statement& statement, std::size_t chunk_rows,
+                                                std::function<void(const pg::Result&)> on_chunk,
+                                                std::string_view operation, std::string_view database) {
+  static std::atomic<std::uint64_t> cursors{0};
+  if (chunk_rows == 0) throw QueryError("a stream needs a chunk size of at least one row", ErrorContext{.model = model.name});
+  const std::string cursor = "matrx_stream_" + std::to_string(cursors.fetch_add(1) + 1);
+  const std::string declare = "DECLARE " + cursor + " NO SCROLL CURSOR FOR " + statement.sql;
+  const std::string fetch = "FETCH FORWARD " + std::to_string(chunk_rows) + " FROM " + cursor;
+  const std::string close = "CLOSE " + cursor;
+  std::uint64_t rows = 0;
+  try {
+    auto& db = database_for(model, database);
+    TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
+    std::optional<pg::PooledConnection> own;
+    pg::Connection* conn = nullptr;
+    if (tx && tx->database == db.config().name) {
+      conn = &*tx->connection;
+    } else {
+      own.emplace(co_await db.acquire());
+      conn = &**own;
+      // An exception leaves the connection inside the transaction: the pool rolls it back.
+      co_await conn->execute("BEGIN");
+    }
+    co_await conn->execute(declare, statement.params);
+    statement_counter.fetch_add(1, std::memory_order_relaxed);
+    for (;;) {
+      pg::Result chunk = co_await conn->execute(fetch);
+      if (chunk.rows() == 0) break;
+      rows += static_cast<std::uint64_t>(chunk.rows());
+      on_chunk(chunk);
+    }
+    co_await conn->execute(close);
+    if (own) co_await conn->execute("COMMIT");
+  } catch (OrmError& e) {
+    e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
+    throw;
+  }
+  co_return rows;
 }
 
 std::size_t utf8_length(std::string_view text) noexcept {

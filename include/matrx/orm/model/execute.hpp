@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
@@ -35,6 +36,15 @@ boost::asio::awaitable<pg::Result> run_sql(std::string_view database, const Stat
 boost::asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model,
                                                                    const std::vector<Statement>& statements,
                                                                    std::string_view operation);
+
+/// Runs `statement` as a server-side cursor (NO SCROLL, binary rows) and hands the rows to
+/// `on_chunk` at most `chunk_rows` at a time, so memory stays bounded whatever the result's
+/// size. Inside the caller's transaction on that database, or in one of its own on one pooled
+/// connection. Returns the number of rows.
+boost::asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const Statement& statement,
+                                                       std::size_t chunk_rows,
+                                                       std::function<void(const pg::Result&)> on_chunk,
+                                                       std::string_view operation, std::string_view database = {});
 
 /// Statements the ORM has sent since the process started (BEGIN/COMMIT not counted): tests
 /// use it to prove eager loading costs a constant number of queries.

@@ -309,6 +309,22 @@ class QuerySet {
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "all", database_);
     co_return detail::hydrate_all<M>(r, spec_.columns);
   }
+  /// Streams the rows through a server-side cursor: `on_chunk(std::vector<M>&)` gets at most
+  /// `chunk_rows` objects at a time (one buffer, reused), so a result of any size needs
+  /// bounded memory. Runs in the caller's transaction, or in one of its own. Returns the rows.
+  template <class OnChunk>
+  boost::asio::awaitable<std::uint64_t> for_each_chunk(std::size_t chunk_rows, OnChunk on_chunk) const {
+    check_rows_are_objects("for_each_chunk");
+    const Statement s = compile_select(spec_);
+    std::vector<M> buffer;
+    const auto columns = detail::column_map(*spec_.model, spec_.columns);
+    const std::function<void(const pg::Result&)> each = [&](const pg::Result& r) {
+      buffer.resize(static_cast<std::size_t>(r.rows()));
+      for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, buffer[static_cast<std::size_t>(row)], columns);
+      on_chunk(buffer);
+    };
+    co_return co_await detail::stream_statement(*spec_.model, s, chunk_rows, each, "for_each_chunk", database_);
+  }
   /// The first row (in the query's order), or nothing.
   boost::asio::awaitable<std::optional<M>> first() const {
     const QuerySet one = limit(1);
