@@ -10,7 +10,11 @@
 // `meta` (jsonb) becomes nlohmann::json on both sides: the same struct is materialised.
 #include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
 
 #include <algorithm>
 #include <chrono>
@@ -120,15 +124,35 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Peak RSS since the last reset, in MB (Linux: clear_refs 5 resets VmHWM).
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.starts_with("VmHWM:")) return std::atof(line.c_str() + 6) / 1024.0;
-  return 0;
+// Peak RSS during a workload, in MB: the allocator first returns freed memory to the system
+// (malloc_trim), then a thread samples VmRSS every 2 ms until the workload ends. (Resetting
+// VmHWM through /proc/self/clear_refs is not available everywhere.)
+double rss_mb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
 }
+struct PeakRss {
+  std::atomic<bool> done{false};
+  std::atomic<double> peak{0};
+  std::thread sampler;
+  PeakRss() {
+    ::malloc_trim(0);
+    peak = rss_mb();
+    sampler = std::thread([this] {
+      while (!done) {
+        peak = std::max(peak.load(), rss_mb());
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+  }
+  double stop() {
+    done = true;
+    sampler.join();
+    return std::max(peak.load(), rss_mb());
+  }
+};
 
 // Pseudo-random primary keys, uniform over the table, from one fixed generator.
 std::vector<std::int64_t> keys(long n, long rows, unsigned seed) {
@@ -601,7 +625,7 @@ void summary() {
   for (const char* w : {"W3", "W7"})
     for (const char* client : {"matrx_orm", "libpq_raw"}) {
       auto it = by.find({std::string(w) + "_rss", client});
-      if (it != by.end()) std::cout << fmt::format("{} peak RSS {}: {:.1f} MB (median)\n", w, client, median(it->second));
+      if (it != by.end()) std::cout << fmt::format("{} peak RSS {}: {:.1f} MB (median, whole process)\n", w, client, median(it->second));
     }
 }
 
@@ -636,13 +660,13 @@ int main() {
       }
       if (s.wants("W3")) {
         raw_w3(s.rows);
-        reset_peak_rss();
+        PeakRss raw_rss;
         report("libpq_raw", "W3", raw_w3(s.rows), "rows/s", "binary");
-        samples.push_back({"libpq_raw", "W3_rss", "MB", "", peak_rss_mb()});
+        samples.push_back({"libpq_raw", "W3_rss", "MB", "", raw_rss.stop()});
         run_orm<double>(io, [&] { return orm_w3(s.rows); });
-        reset_peak_rss();
+        PeakRss orm_rss;
         report("matrx_orm", "W3", run_orm<double>(io, [&] { return orm_w3(s.rows); }), "rows/s");
-        samples.push_back({"matrx_orm", "W3_rss", "MB", "", peak_rss_mb()});
+        samples.push_back({"matrx_orm", "W3_rss", "MB", "", orm_rss.stop()});
       }
       if (s.wants("W4")) {
         const auto rows = new_rows(s.w4, 0);
@@ -673,12 +697,12 @@ int main() {
         report("matrx_orm", "W6", run_orm<double>(io, [&] { return orm_w6(ids6, distinct); }), "gets/s", "cache_hit");
       }
       if (s.wants("W7")) {
-        reset_peak_rss();
+        PeakRss raw_rss;
         report("libpq_raw", "W7", raw_w7(s.w7), "rows/s", "cursor_binary");
-        samples.push_back({"libpq_raw", "W7_rss", "MB", "", peak_rss_mb()});
-        reset_peak_rss();
+        samples.push_back({"libpq_raw", "W7_rss", "MB", "", raw_rss.stop()});
+        PeakRss orm_rss;
         report("matrx_orm", "W7", run_orm<double>(io, [&] { return orm_w7(s.w7); }), "rows/s", "for_each_chunk");
-        samples.push_back({"matrx_orm", "W7_rss", "MB", "", peak_rss_mb()});
+        samples.push_back({"matrx_orm", "W7_rss", "MB", "", orm_rss.stop()});
       }
     }
     run_orm<int>(io, []() -> asio::awaitable<int> {
