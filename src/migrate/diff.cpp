@@ -163,7 +163,7 @@ void compare_constraints(const TableDef& db, const TableDef& model, Phases& ph) 
 
 // New tables in foreign-key order (targets first, ties by name); a foreign key to a table
 // created later (a cycle) is added after all creates.
-void create_tables(const SchemaDef& db, std::vector<const TableDef*> fresh, Phases& ph) {
+void create_tables(std::vector<const TableDef*> fresh, Phases& ph) {
   std::sort(fresh.begin(), fresh.end(), [](const TableDef* a, const TableDef* b) { return a->id() < b->id(); });
   std::set<std::string> pending;
   for (const auto* t : fresh) pending.insert(t->id());
@@ -208,7 +208,6 @@ void create_tables(const SchemaDef& db, std::vector<const TableDef*> fresh, Phas
       ph.adds.push_back({fmt::format("create index {} on {}", i.name, t->id()), ddl::create_index(*t, i),
                          ddl::drop_index(*t, i)});
   }
-  (void)db;
 }
 
 }  // namespace
@@ -249,7 +248,7 @@ MigrationPlan diff_schemas(const SchemaDef& database, const SchemaDef& models, c
     compare_columns(*d, t, ph, plan.warnings);
     compare_constraints(*d, t, ph);
   }
-  create_tables(database, fresh, ph);
+  create_tables(fresh, ph);
   for (const auto& t : models.tables)
     for (const auto& f : t.foreign_keys)
       if (!models.table(f.ref_schema, f.ref_table))

@@ -123,17 +123,15 @@ std::string normalize_type(std::string_view type) {
 // ---- from the models ------------------------------------------------------------------------
 
 namespace {
+// A model belongs to the named database, or (no name given) to the default one.
 bool in_database(const ModelInfo& m, std::string_view database) {
-  if (database.empty() || m.database == database) {
-    if (!database.empty()) return true;
-    if (m.database.empty()) return true;
-    try {
-      return pg::default_database().config().name == m.database;
-    } catch (const OrmError&) {
-      return false;
-    }
+  if (!database.empty()) return m.database == database;
+  if (m.database.empty()) return true;
+  try {
+    return pg::default_database().config().name == m.database;
+  } catch (const OrmError&) {
+    return false;  // no database registered: only models without a database name count
   }
-  return false;
 }
 
 std::string schema_of(const std::string& s) { return s.empty() ? "public" : s; }
