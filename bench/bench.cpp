@@ -41,8 +41,8 @@ namespace asio = boost::asio;
 namespace orm = matrx::orm;
 using orm::Q;
 
-struct BenchUser {
-  std::int64_t id = 0;
+// The three tables share one shape: an abstract model, and one concrete model per table.
+struct UserRow {
   orm::Uuid uid{};
   std::string username{};
   std::string email{};
@@ -52,37 +52,24 @@ struct BenchUser {
   orm::Timestamp created_at{};
   std::optional<nlohmann::json> meta{};
 };
-MATRX_MODEL(BenchUser, orm::table("users").cache(orm::CachePolicy::permanent),
-            (id, orm::primary_key, orm::identity), (uid), (username, orm::unique), (email), (age), (score),
-            (is_active, orm::db_default("true")), (created_at, orm::db_default("now()")), (meta))
+MATRX_ABSTRACT_MODEL(UserRow, (uid), (username), (email), (age), (score), (is_active, orm::db_default("true")),
+                     (created_at, orm::db_default("now()")), (meta))
 
-struct CopyUser {
+struct BenchUser : UserRow {  // W1–W3, W5, W6
   std::int64_t id = 0;
-  orm::Uuid uid{};
-  std::string username{};
-  std::string email{};
-  std::int32_t age = 0;
-  std::optional<double> score{};
-  bool is_active = true;
-  orm::Timestamp created_at{};
-  std::optional<nlohmann::json> meta{};
 };
-MATRX_MODEL(CopyUser, orm::table("users_copy"), (id, orm::primary_key, orm::identity), (uid), (username), (email),
-            (age), (score), (is_active), (created_at), (meta))
+MATRX_MODEL_EXTENDS(BenchUser, UserRow, orm::table("users").cache(orm::CachePolicy::permanent),
+                    (id, orm::primary_key, orm::identity))
 
-struct BigUser {  // W7's 10M-row table
+struct CopyUser : UserRow {  // W4's target
   std::int64_t id = 0;
-  orm::Uuid uid{};
-  std::string username{};
-  std::string email{};
-  std::int32_t age = 0;
-  std::optional<double> score{};
-  bool is_active = true;
-  orm::Timestamp created_at{};
-  std::optional<nlohmann::json> meta{};
 };
-MATRX_MODEL(BigUser, orm::table("users_big"), (id, orm::primary_key, orm::identity), (uid), (username), (email),
-            (age), (score), (is_active), (created_at), (meta))
+MATRX_MODEL_EXTENDS(CopyUser, UserRow, orm::table("users_copy"), (id, orm::primary_key, orm::identity))
+
+struct BigUser : UserRow {  // W7's 10M-row table
+  std::int64_t id = 0;
+};
+MATRX_MODEL_EXTENDS(BigUser, UserRow, orm::table("users_big"), (id, orm::primary_key, orm::identity))
 
 namespace {
 
