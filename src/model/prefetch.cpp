@@ -44,14 +44,7 @@ std::string relation_names(const ModelInfo& m) {
     if (f.foreign_key) names.push_back(f.name);
   for (const auto& r : m.inverse_foreign_keys) names.push_back(r.name);
   for (const auto& r : m.many_to_many) names.push_back(r.name);
-  for (const ModelInfo* from : ModelRegistry::all())
-    for (const auto& f : from->fields) {
-      if (!f.foreign_key) continue;
-      try {
-        if (&f.foreign_key->target() == &m) names.push_back(from->table + "." + f.name);
-      } catch (const ConfigurationError&) {
-      }
-    }
+  for (const auto& [from, i] : foreign_keys_to(m)) names.push_back(from->table + "." + from->fields[i].name);
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
   return out.empty() ? "it has no relations" : "relations: " + out;
@@ -92,15 +85,9 @@ Step resolve_step(const ModelInfo& m, const std::string& name) {
   const auto dot = name.find('.');
   const std::string table = name.substr(0, dot);
   std::vector<std::pair<const ModelInfo*, const FieldInfo*>> found;
-  for (const ModelInfo* from : ModelRegistry::all()) {
-    if (from->table != table) continue;
-    for (const auto& f : from->fields) {
-      if (!f.foreign_key || (dot != std::string::npos && f.name != name.substr(dot + 1))) continue;
-      try {
-        if (&f.foreign_key->target() == &m) found.emplace_back(from, &f);
-      } catch (const ConfigurationError&) {
-      }
-    }
+  for (const auto& [from, i] : foreign_keys_to(m)) {
+    const FieldInfo& f = from->fields[i];
+    if (from->table == table && (dot == std::string::npos || f.name == name.substr(dot + 1))) found.emplace_back(from, &f);
   }
   if (found.size() == 1) return inverse_step(m, *found[0].first, *found[0].second, {});
   if (found.size() > 1)

@@ -58,6 +58,21 @@ std::string inverse_field(const ModelInfo& m, std::string_view relation, const M
   return std::string(relation);
 }
 
+std::vector<IncomingForeignKey> foreign_keys_to(const ModelInfo& m) {
+  std::vector<IncomingForeignKey> out;
+  for (const ModelInfo* from : ModelRegistry::all())
+    for (std::size_t i = 0; i < from->fields.size(); ++i) {
+      const FieldInfo& f = from->fields[i];
+      if (!f.foreign_key) continue;
+      try {
+        if (&f.foreign_key->target() == &m) out.push_back(IncomingForeignKey{from, i});
+      } catch (const ConfigurationError&) {
+        // a reference to an unregistered name cannot point at m
+      }
+    }
+  return out;
+}
+
 bool skip_unfetchable(const ModelInfo& source, std::string_view relation, const ModelInfo& target) {
   if (!target.unfetchable) return false;
   log(LogLevel::warning, fmt::format("{}.{}: {} is marked unfetchable; nothing was fetched", source.name, relation, target.name));
@@ -175,39 +190,30 @@ asio::awaitable<RelatedResults> fetch_related(const ModelInfo& m, std::vector<Pa
     }
   }
   if (groups & 2) {
-    for (const ModelInfo* from : ModelRegistry::all()) {
-      for (std::size_t i = 0; i < from->fields.size(); ++i) {
-        const FieldInfo& f = from->fields[i];
-        if (!f.foreign_key) continue;
-        const ModelInfo* target = nullptr;
-        try {
-          target = &f.foreign_key->target();
-        } catch (const ConfigurationError&) {
-          continue;  // a reference to an unregistered name cannot point at m
-        }
-        if (target != &m) continue;
-        std::string name = from->table + "." + f.name;
-        for (const auto& declared : m.inverse_foreign_keys)
-          if (declared.from_field == f.name && ModelRegistry::find(declared.from_model) == from) name = declared.name;
-        try {
-          if (skip_unfetchable(m, name, *from)) {
-            out.inverse_foreign_keys[name] = {};
-            continue;
-          }
-          const FieldInfo& referenced = referenced_field(f, *from);
-          Param key = values.at(*m.index_of(referenced.name));
-          if (key.null) {
-            out.inverse_foreign_keys[name] = {};
-            continue;
-          }
-          key.oid = f.oid;
-          auto where = query::make_leaf(query::Op::eq, i, {std::move(key)});
-          out.inverse_foreign_keys[name] = co_await rows_as_json(*from, std::move(where), std::string(), "fetch_ifks");
-        } catch (const std::exception& e) {
+    const auto incoming = foreign_keys_to(m);  // named: the loop body suspends
+    for (const auto& [from, i] : incoming) {
+      const FieldInfo& f = from->fields[i];
+      std::string name = from->table + "." + f.name;
+      for (const auto& declared : m.inverse_foreign_keys)
+        if (declared.from_field == f.name && ModelRegistry::find(declared.from_model) == from) name = declared.name;
+      try {
+        if (skip_unfetchable(m, name, *from)) {
           out.inverse_foreign_keys[name] = {};
-          out.errors[name] = e.what();
-          log(LogLevel::warning, fmt::format("[{}] failed to fetch inverse relation '{}': {}", m.name, name, e.what()));
+          continue;
         }
+        const FieldInfo& referenced = referenced_field(f, *from);
+        Param key = values.at(*m.index_of(referenced.name));
+        if (key.null) {
+          out.inverse_foreign_keys[name] = {};
+          continue;
+        }
+        key.oid = f.oid;
+        auto where = query::make_leaf(query::Op::eq, i, {std::move(key)});
+        out.inverse_foreign_keys[name] = co_await rows_as_json(*from, std::move(where), std::string(), "fetch_ifks");
+      } catch (const std::exception& e) {
+        out.inverse_foreign_keys[name] = {};
+        out.errors[name] = e.what();
+        log(LogLevel::warning, fmt::format("[{}] failed to fetch inverse relation '{}': {}", m.name, name, e.what()));
       }
     }
   }

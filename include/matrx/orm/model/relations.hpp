@@ -57,6 +57,14 @@ ManyToManyInfo resolved(const ModelInfo& m, const ManyToManyInfo& rel);
 /// The foreign-key field of `from` behind `relation`: a name declared on `m` with
 /// inverse_foreign_key (checked to come from `from`), or the field name itself.
 std::string inverse_field(const ModelInfo& m, std::string_view relation, const ModelInfo& from);
+/// A foreign key of a registered model that points at a given model.
+struct IncomingForeignKey {
+  const ModelInfo* from;
+  std::size_t field;  ///< index into from->fields
+};
+/// Every registered model's foreign key to `m` (references to unregistered names skipped).
+std::vector<IncomingForeignKey> foreign_keys_to(const ModelInfo& m);
+
 /// Logs the one warning for a fetch from an unfetchable model; true when it is one.
 bool skip_unfetchable(const ModelInfo& source, std::string_view relation, const ModelInfo& target);
 
