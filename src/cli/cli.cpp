@@ -37,7 +37,8 @@ struct Settings {
 
 // Colour only on a terminal, and never with NO_COLOR set (no-color.org).
 struct Style {
-  bool colour = ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  explicit Style(int fd) : colour(::isatty(fd) && std::getenv("NO_COLOR") == nullptr) {}
+  bool colour;
   std::string paint(const std::string& text, const char* code) const {
     return colour ? fmt::format("\033[{}m{}\033[0m", code, text) : text;
   }
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
   Settings s;
   app.add_option("--database-url", s.database_url, "libpq URL (else MIGRATE_DATABASE_URL, DATABASE_URL, the PG* variables)");
   app.add_option("--database", s.database, "registered database name (programs that link their models)");
-  Style style;
+  const Style style(STDOUT_FILENO), error_style(STDERR_FILENO);
 
   // makemigrations
   auto* make = app.add_subcommand("makemigrations", "diff the database against the models and write the next migration");
@@ -188,7 +189,7 @@ int main(int argc, char** argv) {
                                                       "matrx_orm_add_manage_command()"});
       }
       const auto result = sync(mg::makemigrations(o));
-      for (const auto& w : result.plan.warnings) std::cerr << style.warn("warning: ") << w << "\n";
+      for (const auto& w : result.plan.warnings) std::cerr << error_style.warn("warning: ") << w << "\n";
       if (result.plan.empty()) {
         std::cout << "no changes: the database matches the models\n";
       } else if (check) {
