@@ -30,14 +30,21 @@ std::atomic<std::uint64_t> statement_counter{0};
 std::uint64_t statements_executed() noexcept { return statement_counter.load(std::memory_order_relaxed); }
 
 // Inside orm::transaction on the same database the statement uses the transaction's
-// connection; otherwise a pooled one.
+// connection; otherwise a pooled one. Statements the ORM compiled are single autocommit
+// statements: they may share a connection with concurrent ones (pipelined). Raw SQL may
+// be BEGIN or SET, so it gets a connection of its own.
+enum class Sharing { shared, exclusive };
 asio::awaitable<pg::Result> execute_on(pg::Database& db, const Statement& statement,
-                                       pg::Format format = pg::Format::binary) {
+                                       pg::Format format = pg::Format::binary, Sharing sharing = Sharing::shared) {
   statement_counter.fetch_add(1, std::memory_order_relaxed);
   if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
       tx && tx->database == db.config().name) {
     if (tx->finished) throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
     co_return co_await tx->connection->execute(statement.sql, statement.params, format);
+  }
+  if (sharing == Sharing::shared) {
+    auto conn = co_await db.acquire_shared();
+    co_return co_await conn->execute(statement.sql, statement.params, format);
   }
   auto conn = co_await db.acquire();
   co_return co_await conn->execute(statement.sql, statement.params, format);
@@ -47,6 +54,16 @@ asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statemen
                                           std::string_view operation, std::string_view database) {
   try {
     co_return co_await execute_on(database_for(model, database), statement);
+  } catch (OrmError& e) {
+    e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
+    throw;
+  }
+}
+
+asio::awaitable<pg::Result> run_user_statement(const ModelInfo& model, const Statement& statement,
+                                               std::string_view operation) {
+  try {
+    co_return co_await execute_on(database_for(model, {}), statement, pg::Format::binary, Sharing::exclusive);
   } catch (OrmError& e) {
     e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
     throw;
@@ -77,7 +94,8 @@ nlohmann::json json_of_column(const pg::Result& r, int row, int column) {
 
 asio::awaitable<pg::Result> run_sql(std::string_view database, const Statement& statement, std::string_view operation) {
   try {
-    co_return co_await execute_on(database.empty() ? pg::default_database() : pg::database(database), statement);
+    co_return co_await execute_on(database.empty() ? pg::default_database() : pg::database(database), statement,
+                                  pg::Format::binary, Sharing::exclusive);
   } catch (OrmError& e) {
     e.enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
     throw;

@@ -34,6 +34,7 @@ ConnectOptions DatabaseConfig::connect_options() const {
   o.password = password;
   o.connect_timeout = connect_timeout;
   o.pooler_mode = pooler_mode;
+  o.statement_cache_size = statement_cache_size;
   return o;
 }
 

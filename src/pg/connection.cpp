@@ -27,6 +27,7 @@
 #include "matrx/orm/pg/detail/secrets.hpp"
 #include "matrx/orm/pg/pipeline.hpp"
 #include "matrx/orm/pg/sqlstate.hpp"
+#include "matrx/orm/pg/statement_cache.hpp"
 
 namespace asio = boost::asio;
 
@@ -62,16 +63,18 @@ struct ExecRequest {
   const Params* params = nullptr;
   Format format = Format::binary;
   PGresult* result = nullptr;  // owned until handed to the caller
-  std::unique_ptr<Completion<std::exception_ptr, Result>> completion;
+  std::unique_ptr<Completion<std::exception_ptr, Result>> completion;  // null: internal (DEALLOCATE)
+  std::string statement_key;  // the StatementCache key when sent as a named statement
+  bool parsing = false;       // its Parse is in flight ahead of its execution
   ~ExecRequest() { if (result) PQclear(result); }
 };
 using RequestPtr = std::shared_ptr<ExecRequest>;
 
 class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
  public:
-  ConnectionCore(asio::any_io_executor ex, PGconn* conn, PoolerMode mode)
+  ConnectionCore(asio::any_io_executor ex, PGconn* conn, PoolerMode mode, std::size_t statement_cache_size)
       : strand_(asio::make_strand(ex)), conn_(conn), socket_(strand_, PQsocket(conn)), mode_(mode),
-        pid_(PQbackendPID(conn)) {
+        pid_(PQbackendPID(conn)), socket_fd_(PQsocket(conn)), statements_(mode == PoolerMode::transaction ? 0 : statement_cache_size) {
     PQsetNoticeReceiver(conn_, &ConnectionCore::notice_receiver, this);
   }
 
@@ -104,7 +107,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   }
 
   void abandon(const RequestPtr& req) {
-    if (req->completion->done()) return;
+    if (!req->completion || req->completion->done()) return;
     for (auto it = queued_.begin(); it != queued_.end(); ++it) {
       if (*it == req) {
         queued_.erase(it);
@@ -135,6 +138,15 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     return !broken_ && !closed_;
   }
 
+  // Any thread: poll() only looks at the descriptor; a race with close_now() at worst
+  // reports "something to read", which sends the caller down the checked path.
+  bool nothing_to_read() const noexcept {
+    const int fd = socket_fd_;
+    if (fd < 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 0;
+  }
+
   void add_alive_waiter(std::unique_ptr<Completion<std::exception_ptr, bool>> w) { w->complete(nullptr, check_alive()); }
 
   void close_now() noexcept {
@@ -158,6 +170,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   }
 
   void complete_aborted(const RequestPtr& req) {
+    if (!req->completion) return;
     req->completion->complete(
         std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted, "query cancelled")), {});
   }
@@ -168,35 +181,86 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     while (!queued_.empty() && !hold_back() && !broken_) {
       RequestPtr req = std::move(queued_.front());
       queued_.pop_front();
-      const Params* p = req->params;
-      const int n = p ? static_cast<int>(p->size()) : 0;
-      if (n) p->value_pointers(value_scratch_);
-      const int ok = PQsendQueryParams(conn_, req->sql.c_str(), n, n ? p->types() : nullptr, n ? value_scratch_.data() : nullptr,
-                                       n ? p->lengths() : nullptr, n ? p->formats() : nullptr,
-                                       static_cast<int>(req->format));
-      if (!ok) {
-        const std::string message = trimmed(PQerrorMessage(conn_));
-        if (PQstatus(conn_) == CONNECTION_BAD) {
-          queued_.push_front(std::move(req));
-          fail_all(message, nullptr);
-          return;
-        }
-        --pending_;
-        ErrorContext ctx{.sql = req->sql};
-        if (p) ctx.params = p->render();
-        req->completion->complete(std::make_exception_ptr(QueryError(message, std::move(ctx))), {});
+      if (!send(req)) {
+        if (broken_) return;
         continue;
       }
-      if (!PQpipelineSync(conn_)) {
-        in_flight_.push(std::move(req));
-        fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
-        return;
-      }
-      in_flight_.push(std::move(req));
     }
     flush();
     arm_read();
     notify_if_idle();
+  }
+
+  // Hands one request and its Sync to libpq: as a prepared statement when the cache knows
+  // its shape, with a Parse in front the first time, unnamed otherwise. False if it failed.
+  bool send(RequestPtr& req) {
+    const Params* p = req->params;
+    const int n = p ? static_cast<int>(p->size()) : 0;
+    if (n) p->value_pointers(value_scratch_);
+    const Oid* types = n ? p->types() : nullptr;
+    const char* const* values = n ? value_scratch_.data() : nullptr;
+    const int* lengths = n ? p->lengths() : nullptr;
+    const int* formats = n ? p->formats() : nullptr;
+    const int result_format = static_cast<int>(req->format);
+
+    StatementCache::Decision how;
+    if (req->completion) how = statements_.lookup(req->sql, types, static_cast<std::size_t>(n));
+    if (how.evicted) send_internal("DEALLOCATE " + *how.evicted);
+    int ok = 1, queries = 1;
+    switch (how.use) {
+      case StatementCache::Use::unnamed:
+        ok = PQsendQueryParams(conn_, req->sql.c_str(), n, types, values, lengths, formats, result_format);
+        break;
+      case StatementCache::Use::prepare:
+        req->parsing = true;
+        queries = 2;
+        ok = PQsendPrepare(conn_, how.name.c_str(), req->sql.c_str(), n, types);
+        if (ok && !PQsendQueryPrepared(conn_, how.name.c_str(), n, values, lengths, formats, result_format)) {
+          // The Parse is queued without its execution: the pipeline is out of step.
+          in_flight_.push(req, 1);
+          fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+          return false;
+        }
+        break;
+      case StatementCache::Use::execute:
+        ok = PQsendQueryPrepared(conn_, how.name.c_str(), n, values, lengths, formats, result_format);
+        break;
+    }
+    if (how.use != StatementCache::Use::unnamed) req->statement_key = std::move(how.key);
+    if (!ok) {
+      const std::string message = trimmed(PQerrorMessage(conn_));
+      if (PQstatus(conn_) == CONNECTION_BAD) {
+        queued_.push_front(std::move(req));
+        fail_all(message, nullptr);
+        return false;
+      }
+      // libpq refused the query before queueing anything (too many parameters, say):
+      // this request fails alone.
+      if (req->parsing) statements_.prepared(req->statement_key, false);
+      --pending_;
+      ErrorContext ctx{.sql = req->sql};
+      if (p) ctx.params = p->render();
+      if (req->completion) req->completion->complete(std::make_exception_ptr(QueryError(message, std::move(ctx))), {});
+      return false;
+    }
+    if (StatementCache::drops_statements(req->sql)) statements_.clear();
+    in_flight_.push(req, queries);
+    if (!PQpipelineSync(conn_)) {
+      fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+      return false;
+    }
+    return true;
+  }
+
+  // A statement of the connection's own, with no caller waiting (DEALLOCATE of an evicted
+  // statement); its own Sync, so its failure touches nothing else.
+  void send_internal(std::string sql) {
+    auto req = std::make_shared<ExecRequest>();
+    req->sql = std::move(sql);
+    if (!PQsendQueryParams(conn_, req->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) return;
+    ++pending_;
+    in_flight_.push(std::move(req));
+    PQpipelineSync(conn_);
   }
 
   void flush() {
@@ -291,7 +355,8 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     while (!in_flight_.empty() && !PQisBusy(conn_)) {
       PGresult* r = PQgetResult(conn_);
       if (!r) {
-        in_flight_.on_event(PipelineEvent::end_of_query);
+        auto* entry = in_flight_.on_event(PipelineEvent::end_of_query);
+        if (entry->queries_left == 1) entry->item->parsing = false;
         continue;
       }
       if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
@@ -302,7 +367,12 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       }
       auto* entry = in_flight_.on_event(PipelineEvent::result);
       ExecRequest& req = *entry->item;
-      if (entry->abandoned) { PQclear(r); continue; }
+      if (req.parsing && entry->queries_left == 2) {  // the answer to the Parse
+        const bool parsed = PQresultStatus(r) == PGRES_COMMAND_OK;
+        statements_.prepared(req.statement_key, parsed);
+        if (parsed) { PQclear(r); continue; }
+      }
+      if (entry->abandoned || !req.completion) { PQclear(r); continue; }
       // Keep the first error if several results arrive; otherwise the latest result.
       if (req.result && PQresultStatus(req.result) == PGRES_FATAL_ERROR) { PQclear(r); continue; }
       if (req.result) PQclear(req.result);
@@ -314,7 +384,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     --pending_;
     if (in_flight_.empty()) tx_ = map_tx(PQtransactionStatus(conn_));
     RequestPtr req = std::move(entry.item);
-    if (!entry.abandoned) deliver(req);
+    if (!entry.abandoned && req->completion) deliver(req);
     maybe_cancel();
     pump();
   }
@@ -329,6 +399,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     const auto status = PQresultStatus(r);
     if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR) {
       Result owner(r);  // frees r
+      if (!req->statement_key.empty()) forget_stale(req->statement_key, r);
       std::exception_ptr error;
       try {
         ErrorContext ctx{.sql = req->sql};
@@ -341,6 +412,20 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       return;
     }
     req->completion->complete(nullptr, Result(r));
+  }
+
+  // A prepared statement whose plan no longer fits the table (0A000 "cached plan must not
+  // change result type" after ALTER TABLE) or that vanished on the server (26000): prepare
+  // it afresh next time. This call fails; the next one succeeds.
+  void forget_stale(const std::string& key, const PGresult* r) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (!state) return;
+    const std::string_view code = state;
+    if (code != "0A000" && code != "26000") return;
+    if (auto name = statements_.forget(key); name && code == "0A000") {
+      send_internal("DEALLOCATE " + *name);
+      flush();
+    }
   }
 
   // Cancel on the server only when the abandoned query is the last in flight: a cancel
@@ -376,7 +461,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     if (!broken_.exchange(true)) broken_reason_ = reason;
     auto entries = in_flight_.take_all();
     for (auto& e : entries) {
-      if (e.abandoned) continue;
+      if (e.abandoned || !e.item->completion) continue;
       std::string message = reason, sqlstate = reason_sqlstate;
       if (e.item->result && PQresultStatus(e.item->result) == PGRES_FATAL_ERROR) {
         if (const char* s = PQresultErrorField(e.item->result, PG_DIAG_SQLSTATE)) sqlstate = s;
@@ -396,6 +481,8 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   asio::posix::stream_descriptor socket_;
   PoolerMode mode_;
   int pid_;
+  int socket_fd_;  // libpq's descriptor, fixed once connected
+  StatementCache statements_;
   std::mutex param_mutex_;  // guards conn_ against close_now() for server_parameter()
   std::deque<RequestPtr> queued_;
   PipelineQueue<RequestPtr> in_flight_;
@@ -506,7 +593,8 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
 
   if (PQsetnonblocking(guard.conn, 1) != 0 || PQenterPipelineMode(guard.conn) != 1)
     throw ConnectionError(fmt::format("could not configure the connection: {}", redact(PQerrorMessage(guard.conn))));
-  auto core = std::make_shared<detail::ConnectionCore>(ex, std::exchange(guard.conn, nullptr), options.pooler_mode);
+  auto core = std::make_shared<detail::ConnectionCore>(ex, std::exchange(guard.conn, nullptr), options.pooler_mode,
+                                                       options.statement_cache_size);
   co_return Connection(std::move(core));
 }
 
@@ -559,6 +647,9 @@ asio::awaitable<void> Connection::wait_idle() {
 asio::awaitable<bool> Connection::check_alive() {
   if (!core_) co_return false;
   auto core = core_;
+  // Fast path, no hop to the strand: nothing waiting on an idle socket means nothing to
+  // read (poll() on a descriptor is safe from any thread). Otherwise read it on the strand.
+  if (!core->broken() && core->open() && core->pending() == 0 && core->nothing_to_read()) co_return true;
   auto initiation = [core](auto handler) {
     using Handler = decltype(handler);
     std::unique_ptr<detail::Completion<std::exception_ptr, bool>> w =

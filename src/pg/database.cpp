@@ -48,6 +48,16 @@ asio::awaitable<PooledConnection> Database::acquire() {
   }
 }
 
+asio::awaitable<SharedConnection> Database::acquire_shared() {
+  Pool& p = pool(co_await asio::this_coro::executor);
+  try {
+    co_return co_await p.acquire_shared();
+  } catch (OrmError& e) {
+    e.enrich_database(config_.name);
+    throw;
+  }
+}
+
 void Database::close() {
   std::unique_ptr<Pool> p;
   {

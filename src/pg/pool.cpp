@@ -28,6 +28,12 @@ using Clock = std::chrono::steady_clock;
 namespace matrx::orm::pg {
 namespace detail {
 
+struct SharedLoan {
+  PooledConnection conn;
+  std::size_t borrowers = 0;  // guarded by the pool's mutex
+  bool draining = false;      // takes no new borrowers (an exclusive acquirer waits)
+};
+
 namespace {
 double random_unit() {
   thread_local std::mt19937_64 engine{std::random_device{}()};
@@ -46,6 +52,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     std::optional<Ready> handed;  // a connection given directly to this waiter
     bool reserved = false;        // a slot given to this waiter: it opens a connection
     bool closed = false;          // the pool closed
+    bool woken = false;           // a shared acquirer: something changed, look again
     std::unique_ptr<Completion<std::exception_ptr>> completion;
   };
   using WaiterPtr = std::shared_ptr<Waiter>;
@@ -128,6 +135,62 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
+  // An idle connection, or a new one while below max_size, becomes a new shared loan;
+  // otherwise the caller joins the least busy loan, or waits until one exists or a
+  // connection comes back.
+  asio::awaitable<SharedConnection> acquire_shared() {
+    using namespace asio::experimental::awaitable_operators;
+    const auto deadline = Clock::now() + config_.acquire_timeout;
+    for (;;) {
+      WaiterPtr waiter;
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw StateError("the connection pool is closed", ErrorContext{.operation = "acquire"});
+        if (idle_.empty() && size_ >= config_.max_size) {
+          if (auto loan = join_locked()) co_return SharedConnection(shared_from_this(), std::move(loan));
+          waiter = std::make_shared<Waiter>();
+          shared_waiters_.push_back(waiter);
+        }
+      }
+      if (!waiter) {
+        PooledConnection conn = co_await acquire();
+        auto loan = std::make_shared<SharedLoan>();
+        loan->conn = std::move(conn);
+        loan->borrowers = 1;
+        std::lock_guard lock(mutex_);
+        loans_.push_back(loan);
+        wake_shared_locked();  // they can join it
+        co_return SharedConnection(shared_from_this(), std::move(loan));
+      }
+      asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
+      try {
+        co_await (wait_for(waiter) || timer.async_wait(asio::use_awaitable));
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        std::erase(shared_waiters_, waiter);
+        throw;
+      }
+      std::lock_guard lock(mutex_);
+      std::erase(shared_waiters_, waiter);
+      if (!waiter->woken) {
+        ++stats_.acquire_timeouts;
+        throw timeout_error_locked();
+      }
+    }
+  }
+
+  // The last borrower returns the connection; an exclusive waiter may be next.
+  void leave(const std::shared_ptr<SharedLoan>& loan) {
+    PooledConnection conn;
+    {
+      std::lock_guard lock(mutex_);
+      if (--loan->borrowers > 0) return;
+      std::erase(loans_, loan);
+      conn = std::move(loan->conn);
+    }
+    conn.release();
+  }
+
   asio::awaitable<void> warm_up() {
     for (;;) {
       {
@@ -165,8 +228,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     PoolStats s = stats_;
     s.size = size_;
     s.idle = idle_.size();
-    s.waiting = waiters_.size();
+    s.waiting = waiters_.size() + shared_waiters_.size();
     s.in_use = size_ - idle_.size();
+    s.shared = loans_.size();
     return s;
   }
 
@@ -185,6 +249,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         w->closed = true;
         signal_locked(*w);
       }
+      wake_shared_locked();  // they see the pool closed
     }
     for (auto& r : idle) r.conn.close();
   }
@@ -213,13 +278,40 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
               });
             });
           }
-          if (waiter->handed || waiter->reserved || waiter->closed) waiter->completion->complete(nullptr);
+          if (waiter->handed || waiter->reserved || waiter->closed || waiter->woken) waiter->completion->complete(nullptr);
         };
     co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(initiation, asio::use_awaitable);
   }
 
+  // The shared connection with the fewest borrowers, unless draining. While acquirers
+  // wait for a connection of their own, one loan drains so that it comes back to the pool.
+  std::shared_ptr<SharedLoan> join_locked() {
+    std::shared_ptr<SharedLoan> best;
+    bool any_draining = false;
+    for (const auto& l : loans_) {
+      any_draining = any_draining || l->draining;
+      if (!l->draining && !l->conn->is_broken() && (!best || l->borrowers < best->borrowers)) best = l;
+    }
+    if (!waiters_.empty() && !any_draining && best) {
+      best->draining = true;
+      best.reset();
+      for (const auto& l : loans_)
+        if (!l->draining && !l->conn->is_broken() && (!best || l->borrowers < best->borrowers)) best = l;
+    }
+    if (best) ++best->borrowers;
+    return best;
+  }
+
   void signal_locked(Waiter& w) {
     if (w.completion) w.completion->complete(nullptr);
+  }
+
+  void wake_shared_locked() {
+    for (auto& w : shared_waiters_) {
+      w->woken = true;
+      signal_locked(*w);
+    }
+    shared_waiters_.clear();
   }
 
   // An acquirer gave up (timeout or cancellation): give back whatever it was handed.
@@ -246,6 +338,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       signal_locked(*w);
     } else {
       --size_;
+      wake_shared_locked();  // a slot is free: a shared acquirer may open a connection
     }
   }
 
@@ -277,6 +370,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       });
     }
     idle_.push_back(Ready{std::move(conn), expires, now});
+    wake_shared_locked();
     lock.unlock();
     for (auto& c : to_close) c.close();
   }
@@ -404,7 +498,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   PoolConfig config_;
   mutable std::mutex mutex_;
   std::vector<Ready> idle_;
-  std::deque<WaiterPtr> waiters_;
+  std::deque<WaiterPtr> waiters_;          // exclusive acquirers, FIFO
+  std::vector<WaiterPtr> shared_waiters_;  // shared acquirers waiting for a loan or a connection
+  std::vector<std::shared_ptr<SharedLoan>> loans_;  // connections lent as shared
   std::size_t size_ = 0;
   bool closed_ = false;
   std::string last_connect_error_;
@@ -433,6 +529,24 @@ void PooledConnection::release() noexcept {
   }
 }
 
+SharedConnection& SharedConnection::operator=(SharedConnection&& other) noexcept {
+  if (this != &other) {
+    release();
+    pool_ = std::move(other.pool_);
+    loan_ = std::move(other.loan_);
+  }
+  return *this;
+}
+
+Connection& SharedConnection::operator*() noexcept { return *loan_->conn; }
+
+void SharedConnection::release() noexcept {
+  if (!loan_) return;
+  auto pool = std::move(pool_);
+  auto loan = std::move(loan_);
+  pool->leave(loan);
+}
+
 Pool::Pool(asio::any_io_executor executor, ConnectOptions options, PoolConfig config) {
   if (config.max_size == 0) throw ConfigurationError("PoolConfig::max_size must be at least 1");
   if (config.min_size > config.max_size) throw ConfigurationError("PoolConfig::min_size must not exceed max_size");
@@ -447,6 +561,10 @@ Pool::~Pool() { close(); }
 asio::awaitable<PooledConnection> Pool::acquire() {
   auto core = core_;
   co_return co_await core->acquire();
+}
+asio::awaitable<SharedConnection> Pool::acquire_shared() {
+  auto core = core_;
+  co_return co_await core->acquire_shared();
 }
 asio::awaitable<void> Pool::warm_up() {
   auto core = core_;

@@ -1,6 +1,7 @@
 // Connection against the real server: pipelining, cancellation, faults, error mapping.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
@@ -340,5 +341,104 @@ TEST_CASE("password authentication: wrong password is typed, .pgpass is honoured
     tls.keywords = {{"host", "127.0.0.1"}, {"port", port}, {"sslmode", "require"}};
     CHECK_THROWS_WITH(co_await test::pg::Connection::connect(tls), Catch::Contains("SSL"));
     co_await admin.execute("DROP ROLE matrx_pw");
+  });
+}
+
+namespace {
+awaitable<std::vector<std::string>> prepared_statements(test::pg::Connection& c) {
+  // Text results: this query is itself prepared, and listed.
+  auto r = co_await c.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE 'matrx_s%' ORDER BY statement");
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.get<std::string>(i, 0));
+  co_return out;
+}
+std::string sqlstate_of(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const orm::OrmError& error) {
+    return error.context().sqlstate;
+  } catch (...) {
+  }
+  return "not an OrmError";
+}
+}  // namespace
+
+TEST_CASE("statements are prepared once per connection; eviction, stale plans, DISCARD and Parse errors",
+          "[db][prepared]") {
+  test::run([]() -> awaitable<void> {
+    auto options = test::db_options();
+    options.statement_cache_size = 3;
+    auto c = co_await test::pg::Connection::connect(options);
+    co_await c.execute("CREATE TEMP TABLE prep_t (a int4)");
+    co_await c.execute("INSERT INTO prep_t VALUES (41)");
+    const std::string q = "SELECT a + 1 FROM prep_t";
+    for (int i = 0; i < 3; ++i) {
+      auto r = co_await c.execute(q);
+      CHECK(r.get<int>(0, 0) == 42);
+    }
+    auto listed = co_await prepared_statements(c);
+    CHECK(std::count(listed.begin(), listed.end(), q) == 1);
+
+    // At most 3 statements stay prepared, however many shapes run.
+    for (int k = 0; k < 6; ++k) {
+      auto p = Params::of(k);
+      const std::string shape = fmt::format("SELECT $1::int4 + {}", k);
+      auto r = co_await c.execute(shape, p);
+      CHECK(r.get<int>(0, 0) == 2 * k);
+      r = co_await c.execute(shape, p);
+      CHECK(r.get<int>(0, 0) == 2 * k);
+    }
+    listed = co_await prepared_statements(c);
+    CHECK(listed.size() <= 3);
+
+    // A plan whose result type changed fails once (0A000) and is prepared afresh.
+    for (int i = 0; i < 2; ++i) co_await c.execute(q);
+    co_await c.execute("ALTER TABLE prep_t ALTER a TYPE int8");
+    std::exception_ptr stale;
+    try {
+      co_await c.execute(q);
+    } catch (...) {
+      stale = std::current_exception();
+    }
+    REQUIRE(stale);
+    CHECK(sqlstate_of(stale) == "0A000");
+    auto fresh = co_await c.execute(q);
+    CHECK(fresh.get<std::int64_t>(0, 0) == 42);
+
+    // DISCARD ALL drops every prepared statement on the server; the cache follows.
+    co_await c.execute("DISCARD ALL");
+    co_await c.execute("CREATE TEMP TABLE prep_t (a int4)");
+    co_await c.execute("INSERT INTO prep_t VALUES (1)");
+    for (int i = 0; i < 2; ++i) {
+      auto r = co_await c.execute(q);
+      CHECK(r.get<int>(0, 0) == 2);
+    }
+
+    // A statement that does not parse reports its own error every time, never 26000.
+    for (int i = 0; i < 2; ++i) {
+      std::exception_ptr bad;
+      try {
+        co_await c.execute("SELEC 1");
+      } catch (...) {
+        bad = std::current_exception();
+      }
+      CHECK(sqlstate_of(bad) == "42601");
+    }
+    auto ok = co_await c.execute("SELECT 7");
+    CHECK(ok.get<int>(0, 0) == 7);
+  });
+}
+
+TEST_CASE("nothing is prepared in transaction pooler mode or with a cache size of 0", "[db][prepared]") {
+  test::run([]() -> awaitable<void> {
+    for (int variant = 0; variant < 2; ++variant) {
+      auto options = test::db_options();
+      if (variant == 0) options.pooler_mode = test::pg::PoolerMode::transaction;
+      else options.statement_cache_size = 0;
+      auto c = co_await test::pg::Connection::connect(options);
+      for (int i = 0; i < 3; ++i) co_await c.execute("SELECT 1");
+      auto r = co_await c.execute("SELECT count(*)::int4 FROM pg_prepared_statements");
+      CHECK(r.get<int>(0, 0) == 0);
+    }
   });
 }

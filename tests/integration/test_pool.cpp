@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
@@ -324,5 +325,65 @@ TEST_CASE("connections idle longer than idle_timeout are closed above min_size",
     CHECK(s.closed_idle == 1);
     CHECK(s.size == 1);
     CHECK(s.idle == 1);
+  });
+}
+
+TEST_CASE("shared connections pipeline concurrent statements and never starve an exclusive acquirer",
+          "[db][pool][shared]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    Pool pool(ex, test::db_options(), small(2));
+    constexpr int coroutines = 32;
+    int remaining = coroutines, correct = 0, wrong = 0, divided_by_zero = 0;
+    std::set<int> pids;
+    std::size_t max_pending = 0, max_size = 0;
+    bool exclusive_done = false, exclusive_ok = false;
+    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+    for (int k = 0; k < coroutines; ++k) {
+      test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
+        // Keep the pool fully in use until the exclusive acquirer got its connection.
+        for (int i = 0; (i < 20 || !exclusive_done) && i < 5000; ++i) {
+          auto c = co_await pool.acquire_shared();
+          const bool bad = k == 7 && i == 3;
+          auto p = Params::of(k * 10000 + i);
+          try {
+            auto r = co_await c->execute(bad ? "SELECT pg_backend_pid(), $1::int4 / 0" : "SELECT pg_backend_pid(), $1::int4", p);
+            max_pending = std::max(max_pending, c->pending());
+            max_size = std::max(max_size, pool.stats().size);
+            pids.insert(r.get<int>(0, 0));
+            if (r.get<int>(0, 1) == k * 10000 + i) ++correct;
+            else ++wrong;
+          } catch (const orm::ParameterError& e) {
+            if (bad && e.context().sqlstate == "22012") ++divided_by_zero;
+            else ++wrong;
+          }
+        }
+        if (--remaining == 0) done.cancel();
+      }, test::asio::detached);
+    }
+    test::asio::co_spawn(ex, [&]() -> awaitable<void> {
+      co_await sleep_for(20ms);
+      try {
+        auto own = co_await pool.acquire();  // the pool's 2 s acquire timeout bounds this
+        co_await own->execute("BEGIN");
+        co_await own->execute("SELECT 1");
+        co_await own->execute("COMMIT");
+        exclusive_ok = true;
+      } catch (const std::exception&) {
+      }
+      exclusive_done = true;
+    }, test::asio::detached);
+    boost::system::error_code ec;
+    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+    CHECK(exclusive_ok);
+    CHECK(divided_by_zero == 1);
+    CHECK(wrong == 0);
+    CHECK(correct >= coroutines * 20 - 1);
+    CHECK(pids.size() <= 2);
+    CHECK(max_size <= 2);
+    CHECK(max_pending > 1);  // statements of different callers were in flight together
+    const auto s = pool.stats();
+    CHECK(s.shared == 0);
+    CHECK(s.idle == s.size);
   });
 }

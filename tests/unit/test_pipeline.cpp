@@ -54,3 +54,19 @@ TEST_CASE("abandoned queries are cancellable only when nothing is queued behind 
   CHECK(all.size() == 1);
   CHECK(q.empty());
 }
+
+TEST_CASE("an entry with a Parse ahead of its execution ends after both queries", "[pipeline]") {
+  Queue q;
+  q.push(1, 2);
+  q.push(2);
+  CHECK_THROWS_AS(Queue().push(3, 0), std::logic_error);
+  CHECK(q.on_event(PipelineEvent::result)->queries_left == 2);  // the Parse's answer
+  auto* e = q.on_event(PipelineEvent::end_of_query);
+  CHECK(e->queries_left == 1);
+  CHECK_FALSE(e->ended);
+  CHECK_THROWS_AS(q.on_event(PipelineEvent::sync), std::logic_error);  // the execution is still due
+  CHECK(q.on_event(PipelineEvent::result)->item == 1);
+  CHECK(q.on_event(PipelineEvent::end_of_query)->ended);
+  CHECK(q.on_event(PipelineEvent::sync)->item == 1);
+  CHECK(q.head().item == 2);
+}

@@ -19,6 +19,11 @@ namespace matrx::orm::detail {
 boost::asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
                                                   std::string_view operation, std::string_view database = {});
 
+/// run_statement on a connection of its own, never shared with concurrent statements: for
+/// SQL the ORM did not write (it may be BEGIN or SET).
+boost::asio::awaitable<pg::Result> run_user_statement(const ModelInfo& model, const Statement& statement,
+                                                       std::string_view operation);
+
 /// run_statement with text-format results (for values whose type the caller does not know).
 boost::asio::awaitable<pg::Result> run_statement_text(const ModelInfo& model, const Statement& statement,
                                                        std::string_view operation, std::string_view database = {});

@@ -43,7 +43,7 @@ template <Described M>
 boost::asio::awaitable<std::vector<M>> raw(std::string sql, pg::Params params = pg::Params()) {
   const ModelInfo& m = model_info<M>();
   const Statement s{std::move(sql), std::move(params)};
-  pg::Result r = co_await detail::run_statement(m, s, "raw");
+  pg::Result r = co_await detail::run_user_statement(m, s, "raw");
   std::vector<int> columns(m.fields.size(), -1);
   for (std::size_t i = 0; i < m.fields.size(); ++i)
     if (auto c = r.find_column(m.fields[i].name)) columns[i] = *c;

@@ -26,6 +26,7 @@ struct DatabaseConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   PoolConfig pool{};
   PoolerMode pooler_mode = PoolerMode::session;
+  std::size_t statement_cache_size = 256;  ///< per connection; 0 = unnamed statements only
 
   /// A config from a libpq URI ("postgresql://user:pw@host:5432/db?sslmode=require") or
   /// key=value conninfo. Throws ConfigurationError (password redacted) if it does not parse.

@@ -23,6 +23,9 @@ struct ConnectOptions {
   /// Bound on connecting (DNS, TCP, TLS, authentication). Must be positive.
   std::chrono::milliseconds connect_timeout{10'000};
   PoolerMode pooler_mode = PoolerMode::session;
+  /// Statements prepared automatically per connection (least recently used dropped first);
+  /// 0 = never prepare. Always 0 in PoolerMode::transaction.
+  std::size_t statement_cache_size = 256;
 };
 
 }  // namespace matrx::orm::pg

@@ -26,6 +26,8 @@ class Database {
   Pool& pool(boost::asio::any_io_executor executor);
   /// Acquires from the pool (created on the calling coroutine's executor if needed).
   boost::asio::awaitable<PooledConnection> acquire();
+  /// Pool::acquire_shared on this database's pool: for single autocommit statements.
+  boost::asio::awaitable<SharedConnection> acquire_shared();
   /// Closes the pool (if any); the next use creates a new one.
   void close();
 

@@ -4,7 +4,8 @@
 //
 // Per query libpq yields: zero or more results, a NULL (end of query), then a
 // PGRES_PIPELINE_SYNC result for its Sync. One Sync per query means a failing query
-// aborts nothing but itself.
+// aborts nothing but itself. An entry may hold several protocol queries under its one
+// Sync (a Parse followed by the execution of the statement it prepares).
 #pragma once
 
 #include <cstddef>
@@ -23,11 +24,16 @@ class PipelineQueue {
     Item item;
     bool abandoned = false;        // the waiter is gone: drop whatever arrives
     bool cancel_requested = false;  // a cancel request was sent for this query
-    bool ended = false;            // NULL seen, waiting for its Sync
+    bool ended = false;            // every query's NULL seen, waiting for the Sync
+    int queries_left = 1;          // protocol queries whose NULL has not arrived yet
   };
 
-  /// A query and its Sync were handed to libpq.
-  void push(Item item) { entries_.push_back(Entry{std::move(item)}); }
+  /// `queries` protocol queries and one Sync were handed to libpq.
+  void push(Item item, int queries = 1) {
+    if (queries < 1) throw std::logic_error("pipeline: an entry needs at least one query");
+    entries_.push_back(Entry{std::move(item)});
+    entries_.back().queries_left = queries;
+  }
 
   bool empty() const noexcept { return entries_.empty(); }
   std::size_t size() const noexcept { return entries_.size(); }
@@ -65,7 +71,7 @@ class PipelineQueue {
         return &h;
       case PipelineEvent::end_of_query:
         if (h.ended) throw std::logic_error("pipeline: second end of query");
-        h.ended = true;
+        h.ended = --h.queries_left == 0;
         return &h;
       case PipelineEvent::sync:
         if (!h.ended) throw std::logic_error("pipeline: sync before end of query");

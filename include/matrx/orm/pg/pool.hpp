@@ -9,6 +9,11 @@
 //   drain_timeout, else closed); inside a transaction → ROLLBACK (with a warning) before
 //   reuse. A connection never goes back to the pool inside a transaction.
 // * The size never exceeds max_size, also when acquirers are cancelled.
+// * acquire_shared() lends a connection for single statements outside any transaction:
+//   when every connection is in use it joins the least busy shared one, so concurrent
+//   callers pipeline their statements (one Sync each: one failure fails only itself). A
+//   shared connection returns to the pool when its last borrower lets go; while exclusive
+//   acquirers wait, one shared connection takes no new borrowers, so they are not starved.
 // * Thread-safe. Pooled connections live on the executor given at construction.
 #pragma once
 
@@ -41,12 +46,13 @@ struct PoolStats {
   std::size_t size = 0;     ///< open + opening connections
   std::size_t idle = 0;     ///< ready in the pool
   std::size_t in_use = 0;   ///< handed out or being reset
+  std::size_t shared = 0;   ///< in use as shared connections (part of in_use)
   std::size_t waiting = 0;  ///< acquirers queued
   std::uint64_t opened = 0, closed_broken = 0, closed_lifetime = 0, closed_idle = 0, connect_failures = 0,
                 acquire_timeouts = 0, resets = 0;
 };
 
-namespace detail { class PoolCore; }
+namespace detail { class PoolCore; struct SharedLoan; }
 
 class Pool;
 
@@ -74,6 +80,29 @@ class PooledConnection {
   std::chrono::steady_clock::time_point expires_{};
 };
 
+/// A connection lent for single autocommit statements, possibly to several callers at
+/// once. Never use it for BEGIN, SET or anything else that leaves state on the session.
+class SharedConnection {
+ public:
+  SharedConnection() = default;
+  SharedConnection(SharedConnection&&) noexcept = default;
+  SharedConnection& operator=(SharedConnection&& other) noexcept;
+  ~SharedConnection() { release(); }
+
+  Connection& operator*() noexcept;
+  Connection* operator->() noexcept { return &**this; }
+  explicit operator bool() const noexcept { return loan_ != nullptr; }
+  /// Lets go of the connection now (the last borrower returns it to the pool).
+  void release() noexcept;
+
+ private:
+  friend class detail::PoolCore;
+  SharedConnection(std::shared_ptr<detail::PoolCore> pool, std::shared_ptr<detail::SharedLoan> loan)
+      : pool_(std::move(pool)), loan_(std::move(loan)) {}
+  std::shared_ptr<detail::PoolCore> pool_;
+  std::shared_ptr<detail::SharedLoan> loan_;
+};
+
 class Pool {
  public:
   /// Throws ConfigurationError on an invalid config (max_size 0, min > max, timeouts ≤ 0).
@@ -83,6 +112,9 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   boost::asio::awaitable<PooledConnection> acquire();
+  /// A connection for single autocommit statements, shared with concurrent callers when
+  /// the pool is fully in use. Same errors as acquire().
+  boost::asio::awaitable<SharedConnection> acquire_shared();
   /// Opens connections until min_size are open.
   boost::asio::awaitable<void> warm_up();
   PoolStats stats() const;

@@ -1,0 +1,82 @@
+#include "matrx/orm/pg/statement_cache.hpp"
+
+#include <cctype>
+#include <cstring>
+
+namespace matrx::orm::pg {
+
+StatementCache::Decision StatementCache::lookup(std::string_view sql, const Oid* types, std::size_t n_types) {
+  Decision d;
+  if (capacity_ == 0) return d;
+  std::string key;
+  key.reserve(sql.size() + 1 + n_types * sizeof(Oid));
+  key.append(sql);
+  key.push_back('\0');  // SQL text never holds a NUL: the types cannot run into it
+  if (n_types) key.append(reinterpret_cast<const char*>(types), n_types * sizeof(Oid));
+
+  if (auto it = index_.find(key); it != index_.end()) {
+    if (!it->second->ready) return d;  // its Parse is still in flight
+    lru_.splice(lru_.begin(), lru_, it->second);
+    ++hits_;
+    d.use = Use::execute;
+    d.name = it->second->name;
+    d.key = std::move(key);
+    return d;
+  }
+  if (index_.size() >= capacity_) {
+    auto victim = lru_.end();
+    for (auto it = lru_.rbegin(); it != lru_.rend(); ++it)
+      if (it->ready) { victim = std::prev(it.base()); break; }
+    if (victim == lru_.end()) return d;  // every entry is a Parse in flight
+    d.evicted = victim->name;
+    index_.erase(victim->key);
+    lru_.erase(victim);
+  }
+  lru_.push_front(Node{std::move(key), "matrx_s" + std::to_string(++next_name_), false});
+  index_.emplace(lru_.front().key, lru_.begin());
+  d.use = Use::prepare;
+  d.key = lru_.front().key;
+  d.name = lru_.front().name;
+  return d;
+}
+
+void StatementCache::prepared(const std::string& key, bool ok) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return;  // cleared meanwhile
+  if (ok) {
+    it->second->ready = true;
+    return;
+  }
+  lru_.erase(it->second);
+  index_.erase(it);
+}
+
+std::optional<std::string> StatementCache::forget(const std::string& key) {
+  auto it = index_.find(key);
+  if (it == index_.end()) return std::nullopt;
+  std::optional<std::string> name;
+  if (it->second->ready) name = it->second->name;
+  lru_.erase(it->second);
+  index_.erase(it);
+  return name;
+}
+
+void StatementCache::clear() noexcept {
+  index_.clear();
+  lru_.clear();
+}
+
+bool StatementCache::drops_statements(std::string_view sql) noexcept {
+  std::size_t i = 0;
+  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+  auto starts = [&](const char* word) {
+    const std::size_t n = std::strlen(word);
+    if (sql.size() - i < n) return false;
+    for (std::size_t k = 0; k < n; ++k)
+      if (std::toupper(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
+    return sql.size() - i == n || !std::isalnum(static_cast<unsigned char>(sql[i + n]));
+  };
+  return starts("DISCARD") || starts("DEALLOCATE");
+}
+
+}  // namespace matrx::orm::pg

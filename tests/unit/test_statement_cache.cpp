@@ -1,0 +1,86 @@
+#include <catch2/catch.hpp>
+
+#include "matrx/orm/pg/oid.hpp"
+#include "matrx/orm/pg/statement_cache.hpp"
+
+using matrx::orm::pg::Oid;
+using matrx::orm::pg::StatementCache;
+using Use = StatementCache::Use;
+
+TEST_CASE("a statement is prepared once, executed by name after its Parse succeeds", "[statement_cache]") {
+  StatementCache c(4);
+  const Oid int8[] = {20};
+  auto first = c.lookup("SELECT $1", int8, 1);
+  CHECK(first.use == Use::prepare);
+  CHECK(first.name == "matrx_s1");
+  CHECK_FALSE(first.evicted);
+  // Same shape while the Parse is in flight: unnamed, never racing the Parse.
+  CHECK(c.lookup("SELECT $1", int8, 1).use == Use::unnamed);
+  c.prepared(first.key, true);
+  auto again = c.lookup("SELECT $1", int8, 1);
+  CHECK(again.use == Use::execute);
+  CHECK(again.name == "matrx_s1");
+  CHECK(c.hits() == 1);
+  // Other parameter types are another statement.
+  const Oid int4[] = {23};
+  auto other = c.lookup("SELECT $1", int4, 1);
+  CHECK(other.use == Use::prepare);
+  CHECK(other.name == "matrx_s2");
+  CHECK(c.size() == 2);
+}
+
+TEST_CASE("the least recently used ready statement is evicted when full", "[statement_cache]") {
+  StatementCache c(2);
+  auto a = c.lookup("A", nullptr, 0);
+  auto b = c.lookup("B", nullptr, 0);
+  c.prepared(a.key, true);
+  c.prepared(b.key, true);
+  CHECK(c.lookup("A", nullptr, 0).use == Use::execute);  // A is now the most recent
+  auto d = c.lookup("C", nullptr, 0);
+  CHECK(d.use == Use::prepare);
+  REQUIRE(d.evicted);
+  CHECK(*d.evicted == b.name);
+  CHECK(c.size() == 2);
+  CHECK(c.lookup("B", nullptr, 0).use == Use::prepare);  // B must be prepared again; A evicted for it
+  // Every entry a Parse in flight: nothing can be evicted, so the query goes unnamed.
+  StatementCache busy(1);
+  auto x = busy.lookup("X", nullptr, 0);
+  CHECK(x.use == Use::prepare);
+  auto y = busy.lookup("Y", nullptr, 0);
+  CHECK(y.use == Use::unnamed);
+  CHECK_FALSE(y.evicted);
+}
+
+TEST_CASE("failed Parses, stale plans, DISCARD and capacity 0", "[statement_cache]") {
+  StatementCache c(8);
+  auto bad = c.lookup("SELEC 1", nullptr, 0);
+  c.prepared(bad.key, false);
+  CHECK(c.size() == 0);
+  CHECK(c.lookup("SELEC 1", nullptr, 0).use == Use::prepare);  // tried again next time
+
+  auto s = c.lookup("SELECT a FROM t", nullptr, 0);
+  c.prepared(s.key, true);
+  auto name = c.forget(s.key);
+  REQUIRE(name);
+  CHECK(*name == s.name);
+  CHECK_FALSE(c.forget(s.key));
+
+  c.clear();
+  CHECK(c.size() == 0);
+  c.prepared(bad.key, true);  // a Parse answered after clear() is ignored
+  CHECK(c.size() == 0);
+
+  StatementCache off(0);
+  CHECK(off.lookup("SELECT 1", nullptr, 0).use == Use::unnamed);
+  CHECK(off.size() == 0);
+}
+
+TEST_CASE("statements that drop prepared statements are recognised", "[statement_cache]") {
+  CHECK(StatementCache::drops_statements("DISCARD ALL"));
+  CHECK(StatementCache::drops_statements("  discard all"));
+  CHECK(StatementCache::drops_statements("DEALLOCATE ALL"));
+  CHECK(StatementCache::drops_statements("deallocate matrx_s1"));
+  CHECK_FALSE(StatementCache::drops_statements("DISCARDED"));
+  CHECK_FALSE(StatementCache::drops_statements("SELECT 'DISCARD ALL'"));
+  CHECK_FALSE(StatementCache::drops_statements(""));
+}
