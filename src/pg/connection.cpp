@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <deque>
+#include <optional>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -65,6 +66,7 @@ struct ExecRequest {
   PGresult* result = nullptr;  // owned until handed to the caller
   std::unique_ptr<Completion<std::exception_ptr, Result>> completion;  // null: internal (DEALLOCATE)
   std::string statement_key;  // the StatementCache key when sent as a named statement
+  std::optional<std::string_view> copy_data;  // COPY … FROM STDIN: the data to send
   bool parsing = false;       // its Parse is in flight ahead of its execution
   ~ExecRequest() { if (result) PQclear(result); }
 };
@@ -116,6 +118,11 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
         notify_if_idle();
         return;
       }
+    }
+    if (copy_ == req) {  // end the COPY with an error: the server rolls its rows back
+      copy_abandoned_ = true;
+      complete_aborted(req);
+      return;
     }
     if (in_flight_.abandon_if([&](const RequestPtr& r) { return r == req; })) {
       complete_aborted(req);
@@ -175,10 +182,17 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
         std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted, "query cancelled")), {});
   }
 
-  bool hold_back() const { return cancels_running_ > 0 || in_flight_.any_cancel_requested(); }
+  bool hold_back() const { return copy_ || cancels_running_ > 0 || in_flight_.any_cancel_requested(); }
 
   void pump() {
     while (!queued_.empty() && !hold_back() && !broken_) {
+      if (queued_.front()->copy_data) {
+        if (!in_flight_.empty()) break;  // COPY needs the pipeline drained first
+        RequestPtr req = std::move(queued_.front());
+        queued_.pop_front();
+        start_copy(std::move(req));
+        break;
+      }
       RequestPtr req = std::move(queued_.front());
       queued_.pop_front();
       if (!send(req)) {
@@ -250,6 +264,96 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       return false;
     }
     return true;
+  }
+
+  // ---- COPY … FROM STDIN ---------------------------------------------------------------
+  // libpq does not allow COPY in pipeline mode: with the pipeline drained the connection
+  // leaves it, runs the COPY with the plain asynchronous calls, and enters it again.
+  // Queries submitted meanwhile wait in queued_ (hold_back).
+
+  void start_copy(RequestPtr req) {
+    auto fail_request = [&](std::string message) {
+      --pending_;
+      req->completion->complete(std::make_exception_ptr(QueryError(std::move(message), ErrorContext{.sql = req->sql})), {});
+    };
+    if (PQexitPipelineMode(conn_) != 1) return fail_request(trimmed(PQerrorMessage(conn_)));
+    if (!PQsendQueryParams(conn_, req->sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) {
+      const std::string message = trimmed(PQerrorMessage(conn_));
+      if (PQstatus(conn_) == CONNECTION_BAD) {
+        queued_.push_front(std::move(req));
+        fail_all(message, nullptr);
+        return;
+      }
+      PQenterPipelineMode(conn_);
+      return fail_request(message);
+    }
+    copy_ = std::move(req);
+    copy_sent_ = 0;
+    copy_phase_ = CopyPhase::starting;
+  }
+
+  // Advances the COPY as far as the socket allows: data out, then results in.
+  void copy_step() {
+    while (copy_ && !broken_ && !closed_) {
+      if (copy_phase_ == CopyPhase::sending) {
+        const std::string_view data = *copy_->copy_data;
+        while (!copy_abandoned_ && copy_sent_ < data.size()) {
+          const std::size_t n = std::min<std::size_t>(data.size() - copy_sent_, 256 * 1024);
+          const int r = PQputCopyData(conn_, data.data() + copy_sent_, static_cast<int>(n));
+          if (r < 0) return fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+          if (r == 0) return wait_writable_for_copy();
+          copy_sent_ += n;
+        }
+        const int r = PQputCopyEnd(conn_, copy_abandoned_ ? "cancelled by the client" : nullptr);
+        if (r < 0) return fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+        if (r == 0) return wait_writable_for_copy();
+        copy_phase_ = CopyPhase::ending;
+        flush();
+        continue;
+      }
+      if (!PQconsumeInput(conn_)) return fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+      if (PQisBusy(conn_)) return;  // more input needed: the read watch calls back
+      PGresult* r = PQgetResult(conn_);
+      if (copy_phase_ == CopyPhase::starting && r && PQresultStatus(r) == PGRES_COPY_IN) {
+        PQclear(r);
+        copy_phase_ = CopyPhase::sending;
+        continue;
+      }
+      if (r) {  // the COPY's outcome (or the error that refused it); keep the first error
+        copy_phase_ = CopyPhase::ending;
+        if (copy_->result && PQresultStatus(copy_->result) == PGRES_FATAL_ERROR) PQclear(r);
+        else {
+          if (copy_->result) PQclear(copy_->result);
+          copy_->result = r;
+        }
+        continue;
+      }
+      finish_copy();
+    }
+  }
+
+  void wait_writable_for_copy() {
+    if (copy_writing_) return;
+    copy_writing_ = true;
+    socket_.async_wait(asio::posix::stream_descriptor::wait_write,
+                       [self = shared_from_this()](boost::system::error_code ec) {
+                         self->copy_writing_ = false;
+                         if (ec || self->closed_ || self->broken_) return;
+                         self->copy_step();
+                         self->flush();
+                         self->arm_read();
+                       });
+  }
+
+  void finish_copy() {
+    RequestPtr req = std::move(copy_);
+    copy_.reset();
+    copy_abandoned_ = false;
+    if (PQenterPipelineMode(conn_) != 1) return fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
+    --pending_;
+    tx_ = map_tx(PQtransactionStatus(conn_));
+    if (req->completion && !req->completion->done()) deliver(req);
+    pump();
   }
 
   // A statement of the connection's own, with no caller waiting (DEALLOCATE of an evicted
@@ -328,7 +432,8 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       return;
     }
     try {
-      process_results();
+      if (copy_) copy_step();
+      else process_results();
     } catch (const std::logic_error& e) {
       fail_all(fmt::format("protocol error: {}", e.what()), nullptr);
       return;
@@ -469,6 +574,10 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       }
       e.item->completion->complete(connection_error(message.empty() ? "connection lost" : message, e.item, sqlstate), {});
     }
+    if (copy_) {
+      if (!copy_->completion->done()) copy_->completion->complete(connection_error(reason, copy_, reason_sqlstate), {});
+      copy_.reset();
+    }
     for (auto& req : queued_) req->completion->complete(connection_error(reason, req, reason_sqlstate), {});
     queued_.clear();
     pending_ = 0;
@@ -489,6 +598,11 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   std::vector<const char*> value_scratch_;  // parameter pointers for libpq, reused
   std::vector<std::unique_ptr<Completion<std::exception_ptr>>> idle_waiters_;
   bool reading_ = false, writing_ = false;
+  enum class CopyPhase { starting, sending, ending };
+  RequestPtr copy_;  // the COPY running outside pipeline mode, if any
+  CopyPhase copy_phase_ = CopyPhase::starting;
+  std::size_t copy_sent_ = 0;
+  bool copy_writing_ = false, copy_abandoned_ = false;
   int cancels_running_ = 0;
   std::string broken_reason_;
   std::string fatal_message_, fatal_sqlstate_;  // FATAL received while idle
@@ -621,6 +735,32 @@ asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& 
         }
         asio::dispatch(core->strand(), [core, req] { core->submit(req); });
       };
+  Result result = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
+      initiation, asio::use_awaitable);
+  co_return result;
+}
+
+asio::awaitable<Result> Connection::copy_in(std::string_view copy_sql, std::string_view data) {
+  if (!core_) throw ConnectionError("copy_in() on a closed or moved-from connection");
+  auto core = core_;
+  auto req = std::make_shared<detail::ExecRequest>();
+  req->sql.assign(copy_sql);
+  req->copy_data = data;
+  auto initiation = [core, req](auto handler) {
+    using Handler = decltype(handler);
+    req->completion = std::make_unique<detail::CompletionFor<Handler, std::exception_ptr, Result>>(std::move(handler),
+                                                                                                   core->strand());
+    auto& slot = req->completion->slot();
+    if (slot.is_connected()) {
+      std::weak_ptr<detail::ExecRequest> weak = req;
+      slot.assign([core, weak](asio::cancellation_type) {
+        asio::post(core->strand(), [core, weak] {
+          if (auto r = weak.lock()) core->abandon(r);
+        });
+      });
+    }
+    asio::dispatch(core->strand(), [core, req] { core->submit(req); });
+  };
   Result result = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
       initiation, asio::use_awaitable);
   co_return result;

@@ -442,3 +442,54 @@ TEST_CASE("nothing is prepared in transaction pooler mode or with a cache size o
     }
   });
 }
+
+TEST_CASE("copy_in leaves pipeline mode for the COPY while other callers' queries wait, then resumes",
+          "[db][copy]") {
+  test::run([]() -> awaitable<void> {
+    auto ex = co_await test::asio::this_coro::executor;
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    co_await c.execute("CREATE TEMP TABLE copy_t (n int4 NOT NULL, s text)");
+    // 20,000 rows in text format, about 200 kB: several socket writes.
+    std::string data;
+    for (int i = 0; i < 20000; ++i) data += fmt::format("{}\trow {}\n", i, i);
+    int remaining = 8, correct = 0;
+    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+    for (int k = 0; k < 8; ++k)
+      test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
+        for (int i = 0; i < 20; ++i) {
+          auto p = Params::of(k * 100 + i);
+          auto r = co_await c.execute("SELECT $1::int4 * 2", p);
+          if (r.get<int>(0, 0) == 2 * (k * 100 + i)) ++correct;
+        }
+        if (--remaining == 0) done.cancel();
+      }, test::asio::detached);
+    auto copied = co_await c.copy_in("COPY copy_t (n, s) FROM STDIN", data);
+    CHECK(copied.affected_rows() == 20000);
+    boost::system::error_code ec;
+    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+    CHECK(correct == 160);
+    auto sum = co_await c.execute("SELECT sum(n)::int8, count(*)::int8 FROM copy_t");
+    CHECK(sum.get<std::int64_t>(0, 0) == 19999LL * 20000 / 2);
+    CHECK(sum.get<std::int64_t>(0, 1) == 20000);
+
+    // Malformed data and a missing table: typed errors, and the connection goes on.
+    const std::string bad = "1\tfine\nnot a number\tbad\n";
+    std::exception_ptr malformed;
+    try {
+      co_await c.copy_in("COPY copy_t (n, s) FROM STDIN", bad);
+    } catch (...) {
+      malformed = std::current_exception();
+    }
+    CHECK(sqlstate_of(malformed) == "22P02");
+    std::exception_ptr missing;
+    try {
+      co_await c.copy_in("COPY no_such_table FROM STDIN", bad);
+    } catch (...) {
+      missing = std::current_exception();
+    }
+    CHECK(sqlstate_of(missing) == "42P01");
+    auto count = co_await c.execute("SELECT count(*)::int4 FROM copy_t");
+    CHECK(count.get<int>(0, 0) == 20000);
+    CHECK(c.transaction_state() == test::pg::TransactionState::idle);
+  });
+}

@@ -9,13 +9,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <fmt/format.h>
 
 #include "matrx/orm/errors.hpp"
+#include "matrx/orm/log.hpp"
 #include "matrx/orm/meta/model.hpp"
+#include "matrx/orm/model/bulk_copy.hpp"
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
 #include "matrx/orm/model/queryset.hpp"
@@ -242,11 +245,104 @@ boost::asio::awaitable<bool> remove(M& obj) {
   co_return r.affected_rows() > 0;
 }
 
-/// INSERTs many objects with multi-row INSERTs, chunked below the 65,535-parameter limit and
-/// run in one transaction when there is more than one chunk; every object gets its row back
-/// (keys and server defaults). Returns the number inserted.
+namespace detail {
+
+/// bulk_create through binary COPY; nullopt when a column cannot travel that way (the
+/// caller then INSERTs). See bulk_copy.hpp.
 template <Described M>
-boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
+boost::asio::awaitable<std::optional<std::size_t>> bulk_create_copy(std::vector<M>& objs, const BulkCreateOptions& options) {
+  const ModelInfo& m = model_info<M>();
+  const std::size_t n = objs.size();
+  auto session = co_await CopySession::open(m);
+  const auto table = co_await session->columns();
+
+  std::vector<bool> included(m.fields.size(), false);
+  std::vector<CopyEncoding> encoding(m.fields.size(), CopyEncoding::unsupported);
+  std::vector<std::size_t> cols, defaults;
+  bool eligible = true;
+  std::string why_not;  // for the debug log: why INSERT was used instead
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    if (!eligible) return;
+    const FieldInfo& info = m.fields[i];
+    std::size_t unset = 0;
+    if (info.has_server_default())
+      for (const auto& o : objs) unset += is_unset(o.*(f.member)) ? 1 : 0;
+    if (unset == n && !options.refresh) return;  // the server fills the column itself
+    eligible = false;
+    const auto column = table.find(info.name);
+    if (unset > 0 && !options.refresh)  // mixed: only INSERT's DEFAULT can do that per row
+      why_not = fmt::format("some objects leave \"{}\" to its server default", info.name);
+    else if (column == table.end())
+      why_not = fmt::format("the table has no column \"{}\"", info.name);
+    else if (column->second.identity_always)
+      why_not = fmt::format("\"{}\" is GENERATED ALWAYS", info.name);
+    else if ((encoding[i] = copy_encoding<typename std::remove_cvref_t<decltype(f)>::value_type>(column->second)) ==
+             CopyEncoding::unsupported)
+      why_not = fmt::format("column \"{}\" cannot travel in binary COPY as this field's type", info.name);
+    else
+      eligible = true;
+    if (!eligible) return;
+    included[i] = true;
+    cols.push_back(i);
+    if (unset > 0) defaults.push_back(i);
+  });
+  if (!eligible || cols.empty()) {
+    log(LogLevel::debug, fmt::format("bulk_create of {} {}: INSERT, since {}", n, m.name,
+                                     cols.empty() && eligible ? "no column is written" : why_not));
+    co_return std::nullopt;
+  }
+  log(LogLevel::debug, fmt::format("bulk_create of {} {}: binary COPY", n, m.name));
+
+  co_await session->begin();
+  if (!defaults.empty()) {
+    const Statement d = defaults_statement(m, defaults, n, table);
+    const pg::Result r = co_await session->execute(d);
+    if (static_cast<std::size_t>(r.rows()) != n)
+      throw QueryError(fmt::format("{}: the server evaluated {} defaults for {} rows", m.name, r.rows(), n),
+                       ErrorContext{.model = m.name, .operation = "bulk_create", .sql = d.sql});
+    std::vector<int> columns(m.fields.size(), -1);
+    for (std::size_t k = 0; k < defaults.size(); ++k) columns[defaults[k]] = static_cast<int>(k);
+    M fresh{};
+    for (std::size_t row = 0; row < n; ++row) {
+      hydrate(r, static_cast<int>(row), fresh, columns);
+      for_each_field<M>([&](const auto& f, std::size_t i) {
+        if (columns[i] >= 0 && is_unset(objs[row].*(f.member))) objs[row].*(f.member) = fresh.*(f.member);
+      });
+    }
+  }
+
+  const std::string sql = copy_statement(m, cols);
+  const std::size_t chunk = std::max<std::size_t>(1, options.copy_chunk_rows);
+  std::string data;
+  for (std::size_t start = 0; start < n; start += chunk) {
+    const std::size_t end = std::min(n, start + chunk);
+    data.clear();
+    begin_copy_data(data);
+    for (std::size_t k = start; k < end; ++k) {
+      begin_copy_row(data, cols.size());
+      for_each_field<M>([&](const auto& f, std::size_t i) {
+        if (included[i]) append_copy_value(data, objs[k].*(f.member), encoding[i]);
+      });
+    }
+    end_copy_data(data);
+    const std::uint64_t copied = co_await session->copy(sql, data);
+    if (copied != end - start)
+      throw QueryError(fmt::format("{}: COPY wrote {} rows of {}", m.name, copied, end - start),
+                       ErrorContext{.model = m.name, .operation = "bulk_create", .sql = sql});
+  }
+  co_await session->commit();
+  co_return n;
+}
+
+}  // namespace detail
+
+/// INSERTs many objects in one transaction and returns how many. From
+/// `options.copy_threshold` objects on it uses binary COPY when every column allows it
+/// (bulk_copy.hpp), else multi-row INSERTs chunked below the 65,535-parameter limit. With
+/// `options.refresh` (the default) every object gets its server-assigned values back
+/// (identity keys, database defaults).
+template <Described M>
+boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs, BulkCreateOptions options = {}) {
   const ModelInfo& m = model_info<M>();
   if (objs.empty()) co_return 0;
   for (auto& o : objs) {
@@ -258,6 +354,12 @@ boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
           if (i == *m.version_field) o.*(f.member) = 1;
       });
     detail::validate_object(o);
+  }
+  if (options.copy_threshold > 0 && objs.size() >= options.copy_threshold) {
+    if (const auto copied = co_await detail::bulk_create_copy(objs, options)) {
+      co_await detail::cache_after_write(objs.data(), *copied, false);
+      co_return *copied;
+    }
   }
   const auto cols = detail::insert_columns(objs.data(), objs.size());
   if (cols.empty()) throw ValidationError(fmt::format("{}: bulk_create needs at least one column to insert", m.name));
@@ -271,14 +373,18 @@ boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs) {
       if (k != start) s.sql += ", ";
       detail::append_values_row(s.sql, s.params, objs[k], cols);
     }
-    s.sql += " RETURNING " + select_list(m, {});
+    if (options.refresh) s.sql += " RETURNING " + select_list(m, {});
     statements.push_back(std::move(s));
   }
   auto results = co_await detail::run_in_transaction(m, statements, "bulk_create");
-  const auto columns = detail::column_map(m, {});
   std::size_t k = 0;
-  for (const auto& r : results)
-    for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, objs[k++], columns);
+  if (options.refresh) {
+    const auto columns = detail::column_map(m, {});
+    for (const auto& r : results)
+      for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, objs[k++], columns);
+  } else {
+    for (const auto& r : results) k += static_cast<std::size_t>(r.affected_rows());
+  }
   co_await detail::cache_after_write(objs.data(), k, false);  // bulk: evict, never copy every row
   co_return k;
 }

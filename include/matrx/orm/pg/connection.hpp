@@ -50,6 +50,12 @@ class Connection {
   /// connection throws ConnectionError; cancellation throws system_error(operation_aborted).
   boost::asio::awaitable<Result> execute(std::string_view sql, const Params& params = Params(),
                                          Format result_format = Format::binary);
+  /// Runs `COPY … FROM STDIN` and sends `data` (the whole stream in the COPY's format, e.g.
+  /// binary with its header and trailer). Queries of other callers wait meanwhile (COPY
+  /// cannot be pipelined). Returns the COPY's result: affected_rows() is the row count.
+  /// Errors as for execute(); cancelling ends the COPY with an error (nothing is written).
+  boost::asio::awaitable<Result> copy_in(std::string_view copy_sql, std::string_view data);
+
   /// A statement without parameters, with the result format chosen.
   boost::asio::awaitable<Result> execute(std::string_view sql, Format result_format);
 

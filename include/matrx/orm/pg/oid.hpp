@@ -14,7 +14,7 @@ inline constexpr Oid bool_ = 16, bytea = 17, char_ = 18, name = 19, int8 = 20, i
                      cidr = 650, float4 = 700, float8 = 701, unknown = 705, money = 790,
                      macaddr = 829, inet = 869, bpchar = 1042, varchar = 1043, date = 1082,
                      time = 1083, timestamp = 1114, timestamptz = 1184, interval = 1186,
-                     timetz = 1266, numeric = 1700, uuid = 2950, jsonb = 3802;
+                     timetz = 1266, numeric = 1700, regclass = 2205, uuid = 2950, jsonb = 3802;
 // Array types.
 inline constexpr Oid json_array = 199, xml_array = 143, point_array = 1017, cidr_array = 651,
                      bool_array = 1000, bytea_array = 1001, int2_array = 1005,
