@@ -503,9 +503,8 @@ asio::awaitable<double> orm_w5(const std::vector<std::int64_t>& ids) {
   for (auto id : ids) {
     v += 0.25;
     const auto query = orm::objects<BenchUser>().filter(orm::col<&BenchUser::id> == id);
-    const auto result = co_await query.update("score", orm::Value(v));
-    if (result.rows_affected != 1)
-      throw std::runtime_error(fmt::format("orm w5: {} rows for id {}", result.rows_affected, id));
+    const std::int64_t changed = co_await query.update_count("score", orm::Value(v));
+    if (changed != 1) throw std::runtime_error(fmt::format("orm w5: {} rows for id {}", changed, id));
   }
   co_return static_cast<double>(ids.size()) / seconds_since(t);
 }

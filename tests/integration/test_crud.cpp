@@ -986,3 +986,37 @@ TEST_CASE("bulk_create without refresh, with columns COPY cannot carry, and its 
     CHECK(got_8 == 0);
   }, std::chrono::seconds(120));
 }
+
+TEST_CASE("update_count writes without reading rows back and evicts what it must from the cache", "[db][crud][update]") {
+  test::SchemaDatabase db("crud");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    const auto users = co_await seed();
+    orm::StateManager<User>::clear_cache();
+    const auto alice_key = col<&User::id> == users[0].id;
+    const User cached = co_await orm::get<User>(alice_key);  // now in the cache
+    CHECK(cached.age == 20);
+    const auto hits = orm::StateManager<User>::stats().hits;
+
+    // A primary-key filter: one row changed, that object evicted, the next get reads the row.
+    auto alice = orm::objects<User>().filter(alice_key);
+    const std::int64_t one = co_await alice.update_count("age", orm::Value(21));
+    CHECK(one == 1);
+    const User reread = co_await orm::get<User>(alice_key);
+    CHECK(reread.age == 21);
+    CHECK(orm::StateManager<User>::stats().hits == hits);  // a miss, not a stale hit
+
+    // Any other filter: the count of rows, and the model's cache emptied.
+    auto older = orm::objects<User>().filter("age__gte", 30);
+    const std::int64_t four = co_await older.update_count("age", orm::F("age") + 1);
+    CHECK(four == 4);
+    CHECK(orm::StateManager<User>::count() == 0);
+    auto eve = orm::objects<User>().filter("username", "eve");
+    const User e = co_await eve.get();
+    CHECK(e.age == 61);
+    auto nobody = orm::objects<User>().filter("username", "nobody");
+    const std::int64_t none = co_await nobody.update_count("age", orm::Value(1));
+    CHECK(none == 0);
+    CHECK_THROWS_AS(co_await older.update_count("no_such_field", orm::Value(1)), orm::FieldError);
+  });
+}

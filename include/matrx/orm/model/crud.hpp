@@ -574,7 +574,7 @@ boost::asio::awaitable<std::optional<M>> cached_get(query::NodePtr where, bool u
   std::optional<std::string> key;
   if (!in_tx) key = cache_key(*where, m);
   if (use_cache && key)
-    if (auto hit = StateManager<M>::find(*key)) co_return *hit;  // a copy
+    if (auto hit = StateManager<M>::find_copy(*key)) co_return hit;
   const QuerySet<M> query = objects<M>().filter(Where<M>(std::move(where)));
   std::optional<M> found;
   if (or_none) found = co_await query.get_or_none();
@@ -589,7 +589,10 @@ boost::asio::awaitable<std::optional<M>> cached_get(query::NodePtr where, bool u
 /// `use_cache` is false; the result is cached either way (see StateManager).
 template <Described M>
 boost::asio::awaitable<M> get(const Where<M>& where, bool use_cache = true) {
-  auto found = co_await detail::cached_get<M>(where.node(), use_cache, false);
+  if (use_cache && !detail::current_transaction(co_await boost::asio::this_coro::executor))
+    if (const auto key = detail::cache_key(*where.node(), model_info<M>()))
+      if (auto hit = StateManager<M>::find_copy(*key)) co_return std::move(*hit);  // the hit path, one frame
+  auto found = co_await detail::cached_get<M>(where.node(), false, false);
   co_return std::move(*found);
 }
 template <Described M>

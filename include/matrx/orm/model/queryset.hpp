@@ -408,6 +408,21 @@ class QuerySet {
     co_await detail::cache_after_write(result.rows.data(), result.rows.size(), false);  // evict: may be many rows
     co_return result;
   }
+  /// UPDATE without reading the rows back (no RETURNING, nothing decoded); returns how many
+  /// rows changed. The cheaper update() when the rows are not needed. A primary-key filter
+  /// evicts that one cached object; any other filter empties the model's cache.
+  boost::asio::awaitable<std::int64_t> update_count(std::string field, Value value) const {
+    return update_count(std::vector<FieldUpdate>{FieldUpdate(std::move(field), std::move(value))});
+  }
+  boost::asio::awaitable<std::int64_t> update_count(std::string field, Expr value) const {
+    return update_count(std::vector<FieldUpdate>{FieldUpdate(std::move(field), std::move(value))});
+  }
+  boost::asio::awaitable<std::int64_t> update_count(std::vector<FieldUpdate> values) const {
+    const Statement s = compile_update(spec_, assignments(values), false);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_);
+    co_await detail::cache_after_filtered_write<M>(spec_.where);
+    co_return r.affected_rows();
+  }
   /// DELETE the matching rows; returns how many were deleted.
   boost::asio::awaitable<std::int64_t> remove() const {
     const Statement s = compile_delete(spec_);

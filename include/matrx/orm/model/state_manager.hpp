@@ -106,15 +106,16 @@ class ModelCacheBase {
 };
 void register_cache(ModelCacheBase* cache);
 
+/// Appends one key field to a cache key: "index:size" 'b'|'t' bytes.
+void append_cache_key_part(std::string& key, std::size_t field, const Param& p);
+
 /// The cache key of an object: its primary-key values, encoded.
 template <Described M>
 std::string cache_key(const M& obj) {
   const ModelInfo& m = model_info<M>();
   std::string key;
   for_each_field<M>([&](const auto& f, std::size_t i) {
-    if (!m.fields[i].primary_key) return;
-    const Param p = encode_member(obj.*(f.member), m.fields[i]);
-    key += std::to_string(i) + ':' + std::to_string(p.bytes.size()) + (p.binary ? 'b' : 't') + p.bytes;
+    if (m.fields[i].primary_key) append_cache_key_part(key, i, encode_member(obj.*(f.member), m.fields[i]));
   });
   return key;
 }
@@ -144,6 +145,25 @@ class StateManager {
     }
     ++s.stats.hits;
     return it->second.object;
+  }
+  /// A copy of the cached object for `key` while fresh, made under the lock: no reference
+  /// count traffic on the hit path (counts a hit or a miss).
+  static std::optional<M> find_copy(const std::string& key) {
+    auto& s = state();
+    const bool paused = cache::paused(model_info<M>().database);
+    std::lock_guard lock(s.mutex);
+    auto it = paused ? s.entries.end() : s.entries.find(key);
+    if (it != s.entries.end()) {
+      const auto ttl = cache::time_to_live(model_info<M>());
+      if (!ttl || cache::now() - it->second.cached_at <= *ttl) {
+        ++s.stats.hits;
+        return std::optional<M>(*it->second.object);
+      }
+      s.entries.erase(it);
+      ++s.stats.evictions;
+    }
+    ++s.stats.misses;
+    return std::nullopt;
   }
   /// Stores a copy of `obj` (replacing an older one). No-op for CachePolicy::none.
   static void cache(const M& obj) {
@@ -247,6 +267,12 @@ boost::asio::awaitable<void> cache_after_write(const M* objs, std::size_t n, boo
     }
   }
 }
+/// After a write through a filter whose rows were not read back: a primary-key filter
+/// evicts that one object (now, and again when a surrounding transaction ends); any other
+/// filter empties the model's cache (cache_after_unknown_write).
+template <Described M>
+boost::asio::awaitable<void> cache_after_filtered_write(const query::NodePtr& where);
+
 /// After a write whose rows are unknown (QuerySet::remove): the model's whole cache goes.
 template <Described M>
 boost::asio::awaitable<void> cache_after_unknown_write() {
@@ -257,6 +283,23 @@ boost::asio::awaitable<void> cache_after_unknown_write() {
   StateManager<M>::clear_cache();
   if (TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor))
     tx->on_end.push_back([] { StateManager<M>::clear_cache(); });
+}
+
+template <Described M>
+boost::asio::awaitable<void> cache_after_filtered_write(const query::NodePtr& where) {
+  std::optional<std::string> key;
+  if (where) key = cache_key(*where, model_info<M>());
+  if (!key) {
+    co_await cache_after_unknown_write<M>();
+    co_return;
+  }
+  if (cache::notifications_enabled(model_info<M>().database)) {
+    std::vector<std::string> keys{*key};
+    co_await cache::notify(model_info<M>().database, model_info<M>().name, std::move(keys));
+  }
+  StateManager<M>::remove_key(*key);
+  if (TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor))
+    tx->on_end.push_back([k = *key] { StateManager<M>::remove_key(k); });
 }
 }  // namespace detail
 
