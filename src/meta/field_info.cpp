@@ -58,15 +58,25 @@ std::string snake_case(std::string_view name) {
   return out;
 }
 
-std::string quote_identifier(std::string_view name) {
+void append_quoted_identifier(std::string& out, std::string_view name) {
   if (name.empty()) throw FieldError("an identifier cannot be empty");
   if (name.find('\0') != std::string_view::npos) throw FieldError("an identifier cannot contain a NUL byte");
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
+  out.push_back('"');
+  if (name.find('"') == std::string_view::npos) {
+    out.append(name);
+  } else {
+    for (char c : name) {
+      if (c == '"') out.push_back('"');
+      out.push_back(c);
+    }
   }
   out.push_back('"');
+}
+
+std::string quote_identifier(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  append_quoted_identifier(out, name);
   return out;
 }
 
@@ -91,7 +101,14 @@ const FieldInfo& ModelInfo::field(std::string_view n) const {
 }
 
 std::string ModelInfo::qualified_table() const {
-  return schema.empty() ? quote_identifier(table) : quote_identifier(schema) + "." + quote_identifier(table);
+  std::string out;
+  out.reserve(schema.size() + table.size() + 5);
+  if (!schema.empty()) {
+    append_quoted_identifier(out, schema);
+    out.push_back('.');
+  }
+  append_quoted_identifier(out, table);
+  return out;
 }
 
 nlohmann::json ModelInfo::to_json() const {

@@ -33,15 +33,29 @@ struct Writer {
       : model(m), params(p), parent(up), table(alias.empty() ? m.qualified_table() : std::move(alias)),
         depth(up ? up->depth + 1 : 0) {}
 
-  std::string column(std::size_t field) const { return table + "." + quote_identifier(model.fields.at(field).name); }
+  std::string column(std::size_t field) const {
+    std::string out;
+    append_column(out, field);
+    return out;
+  }
+  // The per-query hot path appends in place: no temporaries (measured: building the SQL
+  // was a third of the ORM's own CPU per point select).
+  void append_column(std::string& out, std::size_t field) const {
+    const std::string& name = model.fields.at(field).name;
+    out.reserve(out.size() + table.size() + name.size() + 3);
+    out += table;
+    out.push_back('.');
+    append_quoted_identifier(out, name);
+  }
+  std::string placeholder() const { return "$" + std::to_string(params.size()); }
   std::string param(const Param& p) {
     if (p.null) params.add_null(p.oid);
     else params.add_encoded(p.bytes, p.oid, p.binary);
-    return fmt::format("${}", params.size());
+    return placeholder();
   }
   std::string int_param(std::int64_t v) {
     params.add(v);
-    return fmt::format("${}", params.size());
+    return placeholder();
   }
 
   // ---- expressions --------------------------------------------------------------------------
@@ -215,7 +229,8 @@ struct Writer {
       if (s.nearest) sql += distance(*s.nearest) + (s.order.empty() ? "" : ", ");
       for (std::size_t i = 0; i < s.order.size(); ++i) {
         if (i) sql += ", ";
-        sql += s.order[i].alias.empty() ? column(s.order[i].field) : quote_identifier(s.order[i].alias);
+        if (s.order[i].alias.empty()) append_column(sql, s.order[i].field);
+        else append_quoted_identifier(sql, s.order[i].alias);
         sql += s.order[i].descending ? " DESC" : " ASC";
       }
     }
@@ -244,7 +259,10 @@ struct Writer {
       if (s.group_by) {
         for (auto i : *s.group_by) fields += (fields.empty() ? "" : ", ") + column(i);
       } else if (s.columns.empty()) {
-        for (std::size_t i = 0; i < model.fields.size(); ++i) fields += (i ? ", " : "") + column(i);
+        for (std::size_t i = 0; i < model.fields.size(); ++i) {
+          if (i) fields += ", ";
+          append_column(fields, i);
+        }
       } else {
         for (auto i : s.columns) fields += (fields.empty() ? "" : ", ") + column(i);
       }
@@ -297,7 +315,9 @@ std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& 
   const std::string table = model.qualified_table();
   auto add = [&](std::size_t i) {
     if (!out.empty()) out += ", ";
-    out += table + "." + quote_identifier(model.fields.at(i).name);
+    out += table;
+    out.push_back('.');
+    append_quoted_identifier(out, model.fields.at(i).name);
   };
   if (columns.empty())
     for (std::size_t i = 0; i < model.fields.size(); ++i) add(i);

@@ -149,5 +149,7 @@ std::string snake_case(std::string_view name);
 /// Quotes an identifier ("user" → "\"user\"", doubling embedded quotes). Throws
 /// FieldError on an empty identifier or one with a NUL byte.
 std::string quote_identifier(std::string_view name);
+/// quote_identifier appended to `out` (no temporary: the query compiler's hot path).
+void append_quoted_identifier(std::string& out, std::string_view name);
 
 }  // namespace matrx::orm
