@@ -431,14 +431,20 @@ double raw_w7(long rows) {
 // ---- matrx-orm ----------------------------------------------------------------------------
 
 // The ORM side runs on one io_context thread (pools keep it busy, so it runs until stopped).
+// BENCH_IO_THREADS (default 1) threads run it: the library is thread-safe, and W2's raw
+// client uses one thread per connection.
 struct Runtime {
   asio::io_context io;
   asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(io);
-  std::thread thread{[this] { io.run(); }};
+  std::vector<std::thread> threads;
+  Runtime() {
+    const long n = std::max(1L, env_size("BENCH_IO_THREADS", 1));
+    for (long i = 0; i < n; ++i) threads.emplace_back([this] { io.run(); });
+  }
   ~Runtime() {
     guard.reset();
     io.stop();
-    thread.join();
+    for (auto& t : threads) t.join();
   }
 };
 

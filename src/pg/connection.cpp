@@ -65,7 +65,7 @@ struct ExecRequest {
   Format format = Format::binary;
   PGresult* result = nullptr;  // owned until handed to the caller
   std::unique_ptr<Completion<std::exception_ptr, Result>> completion;  // null: internal (DEALLOCATE)
-  std::string statement_key;  // the StatementCache key when sent as a named statement
+  std::string statement;  // its StatementCache name when sent as a named statement
   std::optional<std::string_view> copy_data;  // COPY … FROM STDIN: the data to send
   bool parsing = false;       // its Parse is in flight ahead of its execution
   ~ExecRequest() { if (result) PQclear(result); }
@@ -240,7 +240,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
         ok = PQsendQueryPrepared(conn_, how.name.c_str(), n, values, lengths, formats, result_format);
         break;
     }
-    if (how.use != StatementCache::Use::unnamed) req->statement_key = std::move(how.key);
+    if (how.use != StatementCache::Use::unnamed) req->statement = std::move(how.name);
     if (!ok) {
       const std::string message = trimmed(PQerrorMessage(conn_));
       if (PQstatus(conn_) == CONNECTION_BAD) {
@@ -250,7 +250,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       }
       // libpq refused the query before queueing anything (too many parameters, say):
       // this request fails alone.
-      if (req->parsing) statements_.prepared(req->statement_key, false);
+      if (req->parsing) statements_.prepared(req->statement, false);
       --pending_;
       ErrorContext ctx{.sql = req->sql};
       if (p) ctx.params = p->render();
@@ -474,7 +474,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       ExecRequest& req = *entry->item;
       if (req.parsing && entry->queries_left == 2) {  // the answer to the Parse
         const bool parsed = PQresultStatus(r) == PGRES_COMMAND_OK;
-        statements_.prepared(req.statement_key, parsed);
+        statements_.prepared(req.statement, parsed);
         if (parsed) { PQclear(r); continue; }
       }
       if (entry->abandoned || !req.completion) { PQclear(r); continue; }
@@ -504,7 +504,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     const auto status = PQresultStatus(r);
     if (status == PGRES_FATAL_ERROR || status == PGRES_BAD_RESPONSE || status == PGRES_NONFATAL_ERROR) {
       Result owner(r);  // frees r
-      if (!req->statement_key.empty()) forget_stale(req->statement_key, r);
+      if (!req->statement.empty()) forget_stale(req->statement, r);
       std::exception_ptr error;
       try {
         ErrorContext ctx{.sql = req->sql};
@@ -522,13 +522,13 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   // A prepared statement whose plan no longer fits the table (0A000 "cached plan must not
   // change result type" after ALTER TABLE) or that vanished on the server (26000): prepare
   // it afresh next time. This call fails; the next one succeeds.
-  void forget_stale(const std::string& key, const PGresult* r) {
+  void forget_stale(const std::string& name, const PGresult* r) {
     const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (!state) return;
     const std::string_view code = state;
     if (code != "0A000" && code != "26000") return;
-    if (auto name = statements_.forget(key); name && code == "0A000") {
-      send_internal("DEALLOCATE " + *name);
+    if (statements_.forget(name) && code == "0A000") {
+      send_internal("DEALLOCATE " + name);
       flush();
     }
   }

@@ -12,6 +12,7 @@ std::size_t Params::begin_value() {
   if (types_.size() >= max_params)
     throw ParameterError(fmt::format("too many parameters: PostgreSQL accepts at most {} per statement", max_params),
                          ErrorContext{.hint = "split the statement (bulk operations chunk automatically)"});
+  if (data_.capacity() < 64) data_.reserve(64);  // one allocation for a few small values
   return data_.size();
 }
 

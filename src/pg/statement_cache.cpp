@@ -1,5 +1,6 @@
 #include "matrx/orm/pg/statement_cache.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstring>
 
@@ -8,19 +9,18 @@ namespace matrx::orm::pg {
 StatementCache::Decision StatementCache::lookup(std::string_view sql, const Oid* types, std::size_t n_types) {
   Decision d;
   if (capacity_ == 0) return d;
-  std::string key;
-  key.reserve(sql.size() + 1 + n_types * sizeof(Oid));
-  key.append(sql);
+  // The key is built in a reused buffer: a hit allocates nothing.
+  std::string& key = scratch_;
+  key.assign(sql);
   key.push_back('\0');  // SQL text never holds a NUL: the types cannot run into it
   if (n_types) key.append(reinterpret_cast<const char*>(types), n_types * sizeof(Oid));
 
-  if (auto it = index_.find(key); it != index_.end()) {
+  if (auto it = index_.find(std::string_view(key)); it != index_.end()) {
     if (!it->second->ready) return d;  // its Parse is still in flight
     lru_.splice(lru_.begin(), lru_, it->second);
     ++hits_;
     d.use = Use::execute;
     d.name = it->second->name;
-    d.key = std::move(key);
     return d;
   }
   if (index_.size() >= capacity_) {
@@ -32,33 +32,36 @@ StatementCache::Decision StatementCache::lookup(std::string_view sql, const Oid*
     index_.erase(victim->key);
     lru_.erase(victim);
   }
-  lru_.push_front(Node{std::move(key), "matrx_s" + std::to_string(++next_name_), false});
+  lru_.push_front(Node{key, "matrx_s" + std::to_string(++next_name_), false});
   index_.emplace(lru_.front().key, lru_.begin());
   d.use = Use::prepare;
-  d.key = lru_.front().key;
   d.name = lru_.front().name;
   return d;
 }
 
-void StatementCache::prepared(const std::string& key, bool ok) {
-  auto it = index_.find(key);
-  if (it == index_.end()) return;  // cleared meanwhile
-  if (ok) {
-    it->second->ready = true;
-    return;
-  }
-  lru_.erase(it->second);
-  index_.erase(it);
+// By name: a scan of at most `capacity` entries, once per Parse answer or stale plan.
+std::list<StatementCache::Node>::iterator StatementCache::find_name(std::string_view name) {
+  return std::find_if(lru_.begin(), lru_.end(), [&](const Node& n) { return n.name == name; });
 }
 
-std::optional<std::string> StatementCache::forget(const std::string& key) {
-  auto it = index_.find(key);
-  if (it == index_.end()) return std::nullopt;
-  std::optional<std::string> name;
-  if (it->second->ready) name = it->second->name;
-  lru_.erase(it->second);
-  index_.erase(it);
-  return name;
+void StatementCache::prepared(std::string_view name, bool ok) {
+  auto it = find_name(name);
+  if (it == lru_.end()) return;  // cleared meanwhile
+  if (ok) {
+    it->ready = true;
+    return;
+  }
+  index_.erase(it->key);
+  lru_.erase(it);
+}
+
+bool StatementCache::forget(std::string_view name) {
+  auto it = find_name(name);
+  if (it == lru_.end()) return false;
+  const bool was_ready = it->ready;
+  index_.erase(it->key);
+  lru_.erase(it);
+  return was_ready;
 }
 
 void StatementCache::clear() noexcept {

@@ -16,7 +16,7 @@ TEST_CASE("a statement is prepared once, executed by name after its Parse succee
   CHECK_FALSE(first.evicted);
   // Same shape while the Parse is in flight: unnamed, never racing the Parse.
   CHECK(c.lookup("SELECT $1", int8, 1).use == Use::unnamed);
-  c.prepared(first.key, true);
+  c.prepared(first.name, true);
   auto again = c.lookup("SELECT $1", int8, 1);
   CHECK(again.use == Use::execute);
   CHECK(again.name == "matrx_s1");
@@ -33,8 +33,8 @@ TEST_CASE("the least recently used ready statement is evicted when full", "[stat
   StatementCache c(2);
   auto a = c.lookup("A", nullptr, 0);
   auto b = c.lookup("B", nullptr, 0);
-  c.prepared(a.key, true);
-  c.prepared(b.key, true);
+  c.prepared(a.name, true);
+  c.prepared(b.name, true);
   CHECK(c.lookup("A", nullptr, 0).use == Use::execute);  // A is now the most recent
   auto d = c.lookup("C", nullptr, 0);
   CHECK(d.use == Use::prepare);
@@ -54,20 +54,20 @@ TEST_CASE("the least recently used ready statement is evicted when full", "[stat
 TEST_CASE("failed Parses, stale plans, DISCARD and capacity 0", "[statement_cache]") {
   StatementCache c(8);
   auto bad = c.lookup("SELEC 1", nullptr, 0);
-  c.prepared(bad.key, false);
+  c.prepared(bad.name, false);
   CHECK(c.size() == 0);
   CHECK(c.lookup("SELEC 1", nullptr, 0).use == Use::prepare);  // tried again next time
 
   auto s = c.lookup("SELECT a FROM t", nullptr, 0);
-  c.prepared(s.key, true);
-  auto name = c.forget(s.key);
-  REQUIRE(name);
-  CHECK(*name == s.name);
-  CHECK_FALSE(c.forget(s.key));
+  c.prepared(s.name, true);
+  CHECK(c.forget(s.name));  // it existed on the server: DEALLOCATE it
+  CHECK_FALSE(c.forget(s.name));
+  auto pending = c.lookup("SELECT b FROM t", nullptr, 0);
+  CHECK_FALSE(c.forget(pending.name));  // its Parse never completed: nothing to DEALLOCATE
 
   c.clear();
   CHECK(c.size() == 0);
-  c.prepared(bad.key, true);  // a Parse answered after clear() is ignored
+  c.prepared(bad.name, true);  // a Parse answered after clear() is ignored
   CHECK(c.size() == 0);
 
   StatementCache off(0);

@@ -9,6 +9,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "matrx/orm/pg/codec.hpp"
 
 namespace matrx::orm::pg {
@@ -82,12 +84,16 @@ class Params {
   std::size_t begin_value();
   void finish_value(std::size_t start, Oid type, bool binary);
 
+  // Inline room for 8 parameters: a typical statement allocates nothing here but data_
+  // (measured: the four vectors growing were 8 allocations per point select).
+  template <class T>
+  using Small = boost::container::small_vector<T, 8>;
   ParamEncoding encoding_ = ParamEncoding::preferred;
-  std::string data_;                 // all values back to back
-  std::vector<std::size_t> offsets_;  // start of each value in data_
-  std::vector<Oid> types_;
-  std::vector<int> lengths_;          // -1 = NULL
-  std::vector<int> formats_;
+  std::string data_;            // all values back to back
+  Small<std::size_t> offsets_;  // start of each value in data_
+  Small<Oid> types_;
+  Small<int> lengths_;          // -1 = NULL
+  Small<int> formats_;
 };
 
 }  // namespace matrx::orm::pg

@@ -26,8 +26,7 @@ class StatementCache {
   enum class Use { unnamed, prepare, execute };
   struct Decision {
     Use use = Use::unnamed;
-    std::string key;                     ///< for prepared()/forget(); empty when unnamed
-    std::string name;                    ///< the statement's server-side name
+    std::string name;                    ///< the statement's server-side name (empty: unnamed)
     std::optional<std::string> evicted;  ///< a statement to DEALLOCATE first
   };
 
@@ -35,11 +34,11 @@ class StatementCache {
 
   /// How to send `sql` with these parameter types.
   Decision lookup(std::string_view sql, const Oid* types, std::size_t n_types);
-  /// The Parse for `key` completed: ready for use, or (failed) forgotten.
-  void prepared(const std::string& key, bool ok);
-  /// Drops `key` (its plan went stale, or it vanished on the server); returns its name
-  /// when it was ready, so the caller can DEALLOCATE it.
-  std::optional<std::string> forget(const std::string& key);
+  /// The Parse of statement `name` completed: ready for use, or (failed) forgotten.
+  void prepared(std::string_view name, bool ok);
+  /// Drops statement `name` (its plan went stale, or it vanished on the server); true when
+  /// it existed on the server, so the caller should DEALLOCATE it.
+  bool forget(std::string_view name);
   /// The server dropped every prepared statement (DISCARD ALL, DEALLOCATE ALL).
   void clear() noexcept;
 
@@ -55,10 +54,12 @@ class StatementCache {
     std::string key, name;
     bool ready = false;
   };
+  std::list<Node>::iterator find_name(std::string_view name);
   std::size_t capacity_;
   std::list<Node> lru_;  // most recently used first
   std::unordered_map<std::string_view, std::list<Node>::iterator> index_;  // views into Node::key
   std::uint64_t next_name_ = 0, hits_ = 0;
+  std::string scratch_;  // the key being looked up
 };
 
 }  // namespace matrx::orm::pg
