@@ -34,50 +34,63 @@ std::uint64_t statements_executed() noexcept { return statement_counter.load(std
 // statements: they may share a connection with concurrent ones (pipelined). Raw SQL may
 // be BEGIN or SET, so it gets a connection of its own.
 enum class Sharing { shared, exclusive };
-asio::awaitable<pg::Result> execute_on(pg::Database& db, const Statement& statement,
-                                       pg::Format format = pg::Format::binary, Sharing sharing = Sharing::shared) {
-  statement_counter.fetch_add(1, std::memory_order_relaxed);
-  if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
-      tx && tx->database == db.config().name) {
-    if (tx->finished) throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
-    co_return co_await tx->connection->execute(statement.sql, statement.params, format);
+
+struct StatementContext {
+  const ModelInfo* model = nullptr;  // null: run_sql (no model)
+  std::string_view operation;
+  std::string_view database;  // overrides the model's when not empty
+  pg::Format format = pg::Format::binary;
+  Sharing sharing = Sharing::shared;
+};
+
+// One coroutine frame for the whole path (the wrappers below are plain functions): each
+// frame the hot path avoids is an allocation Asio's two-slot frame cache would miss.
+asio::awaitable<pg::Result> execute_statement(const Statement& statement, StatementContext ctx) {
+  try {
+    pg::Database& db = ctx.model ? database_for(*ctx.model, ctx.database)
+                                 : ctx.database.empty() ? pg::default_database() : pg::database(ctx.database);
+    statement_counter.fetch_add(1, std::memory_order_relaxed);
+    const auto ex = co_await asio::this_coro::executor;
+    if (TransactionContext* tx = current_transaction(ex); tx && tx->database == db.config().name) {
+      if (tx->finished)
+        throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
+      co_return co_await tx->connection->execute(statement.sql, statement.params, ctx.format);
+    }
+    pg::Pool& pool = db.pool(ex);
+    try {
+      if (ctx.sharing == Sharing::shared) {
+        if (auto ready = pool.try_acquire_shared()) co_return co_await (*ready)->execute(statement.sql, statement.params, ctx.format);
+        auto conn = co_await pool.acquire_shared();
+        co_return co_await conn->execute(statement.sql, statement.params, ctx.format);
+      }
+      auto conn = co_await pool.acquire();
+      co_return co_await conn->execute(statement.sql, statement.params, ctx.format);
+    } catch (OrmError& e) {
+      e.enrich_database(db.config().name);
+      throw;
+    }
+  } catch (OrmError& e) {
+    if (ctx.model) e.enrich_model(ctx.model->name);
+    e.enrich_operation(std::string(ctx.operation)).enrich_sql(statement.sql, statement.params.render());
+    throw;
   }
-  if (sharing == Sharing::shared) {
-    auto conn = co_await db.acquire_shared();
-    co_return co_await conn->execute(statement.sql, statement.params, format);
-  }
-  auto conn = co_await db.acquire();
-  co_return co_await conn->execute(statement.sql, statement.params, format);
 }
 
 asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
                                           std::string_view operation, std::string_view database) {
-  try {
-    co_return co_await execute_on(database_for(model, database), statement);
-  } catch (OrmError& e) {
-    e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
-    throw;
-  }
+  return execute_statement(statement, StatementContext{.model = &model, .operation = operation, .database = database});
 }
 
 asio::awaitable<pg::Result> run_user_statement(const ModelInfo& model, const Statement& statement,
                                                std::string_view operation) {
-  try {
-    co_return co_await execute_on(database_for(model, {}), statement, pg::Format::binary, Sharing::exclusive);
-  } catch (OrmError& e) {
-    e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
-    throw;
-  }
+  return execute_statement(statement,
+                           StatementContext{.model = &model, .operation = operation, .sharing = Sharing::exclusive});
 }
 
 asio::awaitable<pg::Result> run_statement_text(const ModelInfo& model, const Statement& statement,
                                                std::string_view operation, std::string_view database) {
-  try {
-    co_return co_await execute_on(database_for(model, database), statement, pg::Format::text);
-  } catch (OrmError& e) {
-    e.enrich_model(model.name).enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
-    throw;
-  }
+  return execute_statement(
+      statement, StatementContext{.model = &model, .operation = operation, .database = database, .format = pg::Format::text});
 }
 
 nlohmann::json json_of_column(const pg::Result& r, int row, int column) {
@@ -93,13 +106,8 @@ nlohmann::json json_of_column(const pg::Result& r, int row, int column) {
 }
 
 asio::awaitable<pg::Result> run_sql(std::string_view database, const Statement& statement, std::string_view operation) {
-  try {
-    co_return co_await execute_on(database.empty() ? pg::default_database() : pg::database(database), statement,
-                                  pg::Format::binary, Sharing::exclusive);
-  } catch (OrmError& e) {
-    e.enrich_operation(std::string(operation)).enrich_sql(statement.sql, statement.params.render());
-    throw;
-  }
+  return execute_statement(statement,
+                           StatementContext{.operation = operation, .database = database, .sharing = Sharing::exclusive});
 }
 
 asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model, const std::vector<Statement>& statements,

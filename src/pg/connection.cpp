@@ -789,7 +789,7 @@ asio::awaitable<bool> Connection::check_alive() {
   auto core = core_;
   // Fast path, no hop to the strand: nothing waiting on an idle socket means nothing to
   // read (poll() on a descriptor is safe from any thread). Otherwise read it on the strand.
-  if (!core->broken() && core->open() && core->pending() == 0 && core->nothing_to_read()) co_return true;
+  if (ready_for_reuse()) co_return true;
   auto initiation = [core](auto handler) {
     using Handler = decltype(handler);
     std::unique_ptr<detail::Completion<std::exception_ptr, bool>> w =
@@ -801,6 +801,9 @@ asio::awaitable<bool> Connection::check_alive() {
       initiation, asio::use_awaitable);
 }
 
+bool Connection::ready_for_reuse() const noexcept {
+  return core_ && !core_->broken() && core_->open() && core_->pending() == 0 && core_->nothing_to_read();
+}
 bool Connection::is_open() const noexcept { return core_ && core_->open(); }
 bool Connection::is_broken() const noexcept { return !core_ || core_->broken(); }
 TransactionState Connection::transaction_state() const noexcept {

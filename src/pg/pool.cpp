@@ -138,6 +138,33 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // An idle connection, or a new one while below max_size, becomes a new shared loan;
   // otherwise the caller joins the least busy loan, or waits until one exists or a
   // connection comes back.
+  // Without waiting: join a shared loan, or lend an idle connection that passes the
+  // synchronous checks. nullopt: take the awaiting path.
+  std::optional<SharedConnection> try_acquire_shared() {
+    std::vector<Connection> to_close;
+    std::optional<SharedConnection> out;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return std::nullopt;
+      if (idle_.empty()) {
+        if (size_ >= config_.max_size)
+          if (auto loan = join_locked()) out.emplace(SharedConnection(shared_from_this(), std::move(loan)));
+        return out;
+      }
+      Ready& r = idle_.back();
+      const bool expired = config_.max_lifetime.count() > 0 && Clock::now() >= r.expires;
+      if (expired || !r.conn.ready_for_reuse()) return std::nullopt;  // acquire() sorts it out
+      auto loan = std::make_shared<SharedLoan>();
+      loan->conn = PooledConnection(shared_from_this(), std::move(r.conn), r.expires);
+      loan->borrowers = 1;
+      idle_.pop_back();
+      loans_.push_back(loan);
+      wake_shared_locked();
+      out.emplace(SharedConnection(shared_from_this(), std::move(loan)));
+    }
+    return out;
+  }
+
   asio::awaitable<SharedConnection> acquire_shared() {
     using namespace asio::experimental::awaitable_operators;
     const auto deadline = Clock::now() + config_.acquire_timeout;
@@ -566,6 +593,7 @@ asio::awaitable<SharedConnection> Pool::acquire_shared() {
   auto core = core_;
   co_return co_await core->acquire_shared();
 }
+std::optional<SharedConnection> Pool::try_acquire_shared() { return core_->try_acquire_shared(); }
 asio::awaitable<void> Pool::warm_up() {
   auto core = core_;
   co_await core->warm_up();

@@ -63,6 +63,10 @@ class Connection {
   /// the connection is still usable. Cheap: one zero-timeout poll() on the connection's strand.
   boost::asio::awaitable<bool> check_alive();
 
+  /// Open, not broken, nothing queued or in flight, and nothing waiting to be read on the
+  /// socket (one zero-timeout poll, from any thread): safe to lend out without check_alive.
+  bool ready_for_reuse() const noexcept;
+
   /// Completes when no query of any caller is queued or in flight.
   boost::asio::awaitable<void> wait_idle();
 

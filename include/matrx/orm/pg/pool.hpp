@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -115,6 +116,9 @@ class Pool {
   /// A connection for single autocommit statements, shared with concurrent callers when
   /// the pool is fully in use. Same errors as acquire().
   boost::asio::awaitable<SharedConnection> acquire_shared();
+  /// acquire_shared() when it needs no waiting (a loan to join, or an idle connection that
+  /// passes the checks without I/O); nullopt otherwise. Lets the hot path skip a coroutine.
+  std::optional<SharedConnection> try_acquire_shared();
   /// Opens connections until min_size are open.
   boost::asio::awaitable<void> warm_up();
   PoolStats stats() const;
