@@ -6,9 +6,27 @@
 
 namespace matrx::orm::pg {
 
+namespace {
+// Case-insensitive: does `sql` start with `word` (after spaces and an opening parenthesis)?
+bool starts_with_word(std::string_view sql, std::string_view word) noexcept {
+  std::size_t i = 0;
+  while (i < sql.size() && (std::isspace(static_cast<unsigned char>(sql[i])) || sql[i] == '(')) ++i;
+  if (sql.size() - i < word.size()) return false;
+  for (std::size_t k = 0; k < word.size(); ++k)
+    if (std::toupper(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
+  return sql.size() - i == word.size() || !std::isalnum(static_cast<unsigned char>(sql[i + word.size()]));
+}
+}  // namespace
+
+bool StatementCache::worth_preparing(std::string_view sql) noexcept {
+  for (std::string_view w : {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE"})
+    if (starts_with_word(sql, w)) return true;
+  return false;
+}
+
 StatementCache::Decision StatementCache::lookup(std::string_view sql, const Oid* types, std::size_t n_types) {
   Decision d;
-  if (capacity_ == 0) return d;
+  if (capacity_ == 0 || !worth_preparing(sql)) return d;
   // The key is built in a reused buffer: a hit allocates nothing.
   std::string& key = scratch_;
   key.assign(sql);
@@ -70,16 +88,7 @@ void StatementCache::clear() noexcept {
 }
 
 bool StatementCache::drops_statements(std::string_view sql) noexcept {
-  std::size_t i = 0;
-  while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
-  auto starts = [&](const char* word) {
-    const std::size_t n = std::strlen(word);
-    if (sql.size() - i < n) return false;
-    for (std::size_t k = 0; k < n; ++k)
-      if (std::toupper(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
-    return sql.size() - i == n || !std::isalnum(static_cast<unsigned char>(sql[i + n]));
-  };
-  return starts("DISCARD") || starts("DEALLOCATE");
+  return starts_with_word(sql, "DISCARD") || starts_with_word(sql, "DEALLOCATE");
 }
 
 }  // namespace matrx::orm::pg

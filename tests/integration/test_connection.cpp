@@ -418,7 +418,7 @@ TEST_CASE("statements are prepared once per connection; eviction, stale plans, D
     for (int i = 0; i < 2; ++i) {
       std::exception_ptr bad;
       try {
-        co_await c.execute("SELEC 1");
+        co_await c.execute("SELECT 1 +");
       } catch (...) {
         bad = std::current_exception();
       }

@@ -31,32 +31,32 @@ TEST_CASE("a statement is prepared once, executed by name after its Parse succee
 
 TEST_CASE("the least recently used ready statement is evicted when full", "[statement_cache]") {
   StatementCache c(2);
-  auto a = c.lookup("A", nullptr, 0);
-  auto b = c.lookup("B", nullptr, 0);
+  auto a = c.lookup("SELECT A", nullptr, 0);
+  auto b = c.lookup("SELECT B", nullptr, 0);
   c.prepared(a.name, true);
   c.prepared(b.name, true);
-  CHECK(c.lookup("A", nullptr, 0).use == Use::execute);  // A is now the most recent
-  auto d = c.lookup("C", nullptr, 0);
+  CHECK(c.lookup("SELECT A", nullptr, 0).use == Use::execute);  // A is now the most recent
+  auto d = c.lookup("SELECT C", nullptr, 0);
   CHECK(d.use == Use::prepare);
   REQUIRE(d.evicted);
   CHECK(*d.evicted == b.name);
   CHECK(c.size() == 2);
-  CHECK(c.lookup("B", nullptr, 0).use == Use::prepare);  // B must be prepared again; A evicted for it
+  CHECK(c.lookup("SELECT B", nullptr, 0).use == Use::prepare);  // B must be prepared again; A evicted for it
   // Every entry a Parse in flight: nothing can be evicted, so the query goes unnamed.
   StatementCache busy(1);
-  auto x = busy.lookup("X", nullptr, 0);
+  auto x = busy.lookup("SELECT X", nullptr, 0);
   CHECK(x.use == Use::prepare);
-  auto y = busy.lookup("Y", nullptr, 0);
+  auto y = busy.lookup("SELECT Y", nullptr, 0);
   CHECK(y.use == Use::unnamed);
   CHECK_FALSE(y.evicted);
 }
 
 TEST_CASE("failed Parses, stale plans, DISCARD and capacity 0", "[statement_cache]") {
   StatementCache c(8);
-  auto bad = c.lookup("SELEC 1", nullptr, 0);
+  auto bad = c.lookup("SELECT 1 +", nullptr, 0);
   c.prepared(bad.name, false);
   CHECK(c.size() == 0);
-  CHECK(c.lookup("SELEC 1", nullptr, 0).use == Use::prepare);  // tried again next time
+  CHECK(c.lookup("SELECT 1 +", nullptr, 0).use == Use::prepare);  // tried again next time
 
   auto s = c.lookup("SELECT a FROM t", nullptr, 0);
   c.prepared(s.name, true);
@@ -83,4 +83,15 @@ TEST_CASE("statements that drop prepared statements are recognised", "[statement
   CHECK_FALSE(StatementCache::drops_statements("DISCARDED"));
   CHECK_FALSE(StatementCache::drops_statements("SELECT 'DISCARD ALL'"));
   CHECK_FALSE(StatementCache::drops_statements(""));
+}
+
+TEST_CASE("only queries are prepared: transaction control, cursors, SET and DDL go unnamed", "[statement_cache]") {
+  StatementCache c(8);
+  for (const char* q : {"select 1", "  WITH x AS (SELECT 1) SELECT * FROM x", "(SELECT 1) UNION (SELECT 2)",
+                        "INSERT INTO t VALUES (1)", "update t SET a = 1", "DELETE FROM t", "VALUES (1)", "TABLE t"})
+    CHECK(c.lookup(q, nullptr, 0).use == Use::prepare);
+  for (const char* q : {"BEGIN", "COMMIT", "DECLARE c1 NO SCROLL CURSOR FOR SELECT 1", "FETCH FORWARD 10 FROM c1",
+                        "CLOSE c1", "SET search_path TO x", "CREATE TABLE t (a int)", "SELECTED", ""})
+    CHECK(c.lookup(q, nullptr, 0).use == Use::unnamed);
+  CHECK(c.size() == 8);
 }

@@ -3,7 +3,7 @@
 // used first out. Sans-I/O: the connection asks what to send and reports what the server
 // answered; unit tests drive it directly.
 //
-// A statement is keyed by its SQL text and parameter types (a statement prepared for an
+// A query is keyed by its SQL text and parameter types (a statement prepared for an
 // int8 parameter cannot bind an int4). A Parse in flight is `pending`: queries of the same
 // shape meanwhile go unnamed rather than race it. Capacity 0 disables preparing (transaction
 // poolers such as PgBouncer route each statement to any server connection).
@@ -46,6 +46,10 @@ class StatementCache {
   std::size_t capacity() const noexcept { return capacity_; }
   std::uint64_t hits() const noexcept { return hits_; }
 
+  /// Only queries whose plans are worth keeping are prepared (SELECT, INSERT, UPDATE,
+  /// DELETE, WITH, VALUES, TABLE): BEGIN, COMMIT, cursor commands with their unique names,
+  /// SET or DDL would only fill the cache.
+  static bool worth_preparing(std::string_view sql) noexcept;
   /// True for SQL that drops prepared statements on the server (DISCARD, DEALLOCATE).
   static bool drops_statements(std::string_view sql) noexcept;
 
