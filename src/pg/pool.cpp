@@ -135,36 +135,28 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
-  // An idle connection, or a new one while below max_size, becomes a new shared loan;
-  // otherwise the caller joins the least busy loan, or waits until one exists or a
-  // connection comes back.
   // Without waiting: join a shared loan, or lend an idle connection that passes the
   // synchronous checks. nullopt: take the awaiting path.
   std::optional<SharedConnection> try_acquire_shared() {
-    std::vector<Connection> to_close;
-    std::optional<SharedConnection> out;
-    {
-      std::lock_guard lock(mutex_);
-      if (closed_) return std::nullopt;
-      if (idle_.empty()) {
-        if (size_ >= config_.max_size)
-          if (auto loan = join_locked()) out.emplace(SharedConnection(shared_from_this(), std::move(loan)));
-        return out;
-      }
-      Ready& r = idle_.back();
-      const bool expired = config_.max_lifetime.count() > 0 && Clock::now() >= r.expires;
-      if (expired || !r.conn.ready_for_reuse()) return std::nullopt;  // acquire() sorts it out
-      auto loan = std::make_shared<SharedLoan>();
-      loan->conn = PooledConnection(shared_from_this(), std::move(r.conn), r.expires);
-      loan->borrowers = 1;
-      idle_.pop_back();
-      loans_.push_back(loan);
-      wake_shared_locked();
-      out.emplace(SharedConnection(shared_from_this(), std::move(loan)));
+    std::lock_guard lock(mutex_);
+    if (closed_) return std::nullopt;
+    if (idle_.empty()) {
+      if (size_ < config_.max_size) return std::nullopt;  // acquire_shared() opens one
+      auto loan = join_locked();
+      if (!loan) return std::nullopt;
+      return SharedConnection(shared_from_this(), std::move(loan));
     }
-    return out;
+    Ready& r = idle_.back();
+    const bool expired = config_.max_lifetime.count() > 0 && Clock::now() >= r.expires;
+    if (expired || !r.conn.ready_for_reuse()) return std::nullopt;  // acquire() sorts it out
+    PooledConnection conn(shared_from_this(), std::move(r.conn), r.expires);
+    idle_.pop_back();
+    return lend_locked(std::move(conn));
   }
 
+  // An idle connection, or a new one while below max_size, becomes a new shared loan;
+  // otherwise the caller joins the least busy loan, or waits until one exists or a
+  // connection comes back.
   asio::awaitable<SharedConnection> acquire_shared() {
     using namespace asio::experimental::awaitable_operators;
     const auto deadline = Clock::now() + config_.acquire_timeout;
@@ -181,13 +173,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       }
       if (!waiter) {
         PooledConnection conn = co_await acquire();
-        auto loan = std::make_shared<SharedLoan>();
-        loan->conn = std::move(conn);
-        loan->borrowers = 1;
         std::lock_guard lock(mutex_);
-        loans_.push_back(loan);
-        wake_shared_locked();  // they can join it
-        co_return SharedConnection(shared_from_this(), std::move(loan));
+        co_return lend_locked(std::move(conn));
       }
       asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
       try {
@@ -204,6 +191,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         throw timeout_error_locked();
       }
     }
+  }
+
+  // A connection on loan from the pool becomes a shared loan with its first borrower;
+  // waiting shared acquirers may join it.
+  SharedConnection lend_locked(PooledConnection conn) {
+    auto loan = std::make_shared<SharedLoan>();
+    loan->conn = std::move(conn);
+    loan->borrowers = 1;
+    loans_.push_back(loan);
+    wake_shared_locked();
+    return SharedConnection(shared_from_this(), std::move(loan));
   }
 
   // The last borrower returns the connection; an exclusive waiter may be next.
