@@ -230,6 +230,15 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   if (m.primary_keys.empty() && !m.abstract)
     throw ConfigurationError(fmt::format("{} must define at least one primary key field", m.name),
                              ErrorContext{.model = m.name, .hint = "add orm::primary_key to a field's options"});
+  if (!m.abstract) {
+    m.quoted_table = m.qualified_table();
+    for (const auto& f : m.fields) {
+      if (!m.select_all.empty()) m.select_all += ", ";
+      m.select_all += m.quoted_table;
+      m.select_all.push_back('.');
+      append_quoted_identifier(m.select_all, f.name);
+    }
+  }
   return m;
 }
 

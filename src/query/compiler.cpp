@@ -30,7 +30,8 @@ struct Writer {
   std::string sql{};
 
   Writer(const ModelInfo& m, pg::Params& p, const Writer* up = nullptr, std::string alias = {})
-      : model(m), params(p), parent(up), table(alias.empty() ? m.qualified_table() : std::move(alias)),
+      : model(m), params(p), parent(up),
+        table(!alias.empty() ? std::move(alias) : !m.quoted_table.empty() ? m.quoted_table : m.qualified_table()),
         depth(up ? up->depth + 1 : 0) {
     sql.reserve(512);  // one allocation for a typical statement instead of a dozen regrowths
   }
@@ -239,7 +240,8 @@ struct Writer {
     if (s.offset) sql += " OFFSET " + int_param(*s.offset);
   }
   std::string from() const {
-    return parent ? model.qualified_table() + " AS " + table : model.qualified_table();
+    std::string own = model.quoted_table.empty() ? model.qualified_table() : model.quoted_table;
+    return parent ? own + " AS " + table : own;
   }
   void select(const SelectSpec& s, bool with_lock, bool select_one = false) {
     ctes(s);
@@ -263,6 +265,8 @@ struct Writer {
       };
       if (s.group_by) {
         for (auto i : *s.group_by) add(i);
+      } else if (s.columns.empty() && !model.select_all.empty() && table == model.quoted_table) {
+        sql += model.select_all;  // the common case, quoted once at registration
       } else if (s.columns.empty()) {
         for (std::size_t i = 0; i < model.fields.size(); ++i) add(i);
       } else {
@@ -312,6 +316,7 @@ const char* vector_operator(VectorMetric metric) noexcept {
 }
 
 std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& columns) {
+  if (columns.empty() && !model.select_all.empty()) return model.select_all;
   std::string out;
   const std::string table = model.qualified_table();
   auto add = [&](std::size_t i) {

@@ -132,6 +132,11 @@ struct ModelInfo {
   std::vector<IndexInfo> indexes{};                       ///< beyond the fields' own `index`
   std::vector<std::vector<std::string>> unique_together{};  ///< composite unique constraints
   std::vector<CheckInfo> checks{};
+  /// SQL the compiler would otherwise rebuild for every query, set once by the model's
+  /// registration (empty for a ModelInfo built by hand): the quoted table, and every
+  /// column qualified by it ("t"."a", "t"."b", …).
+  std::string quoted_table{};
+  std::string select_all{};
 
   /// The field named `name`, or nullptr.
   const FieldInfo* find(std::string_view name) const noexcept;
