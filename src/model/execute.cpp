@@ -37,8 +37,8 @@ enum class Sharing { shared, exclusive };
 
 struct StatementContext {
   const ModelInfo* model = nullptr;  // null: run_sql (no model)
-  std::string_view operation;
-  std::string_view database;  // overrides the model's when not empty
+  std::string_view operation{};
+  std::string_view database{};  // overrides the model's when not empty
   pg::Format format = pg::Format::binary;
   Sharing sharing = Sharing::shared;
 };

@@ -712,40 +712,11 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
   co_return Connection(std::move(core));
 }
 
-asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& params, Format result_format) {
-  if (!core_) throw ConnectionError("execute() on a closed or moved-from connection");
-  auto core = core_;
-  auto req = std::make_shared<detail::ExecRequest>();
-  req->sql.assign(sql);
-  req->params = params.empty() ? nullptr : &params;
-  req->format = result_format;
-  // Named, not a temporary inside co_await: g++ 12 destroys such temporaries too early.
-  auto initiation = [core, req](auto handler) {
-        using Handler = decltype(handler);
-        req->completion = std::make_unique<detail::CompletionFor<Handler, std::exception_ptr, Result>>(
-            std::move(handler), core->strand());
-        auto& slot = req->completion->slot();
-        if (slot.is_connected()) {
-          std::weak_ptr<detail::ExecRequest> weak = req;
-          slot.assign([core, weak](asio::cancellation_type) {
-            asio::post(core->strand(), [core, weak] {
-              if (auto r = weak.lock()) core->abandon(r);
-            });
-          });
-        }
-        asio::dispatch(core->strand(), [core, req] { core->submit(req); });
-      };
-  Result result = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
-      initiation, asio::use_awaitable);
-  co_return result;
-}
-
-asio::awaitable<Result> Connection::copy_in(std::string_view copy_sql, std::string_view data) {
-  if (!core_) throw ConnectionError("copy_in() on a closed or moved-from connection");
-  auto core = core_;
-  auto req = std::make_shared<detail::ExecRequest>();
-  req->sql.assign(copy_sql);
-  req->copy_data = data;
+namespace {
+// Hands a request to the connection's strand and completes with its result; cancellation
+// abandons it there. A plain function, not a coroutine: the caller's co_await is the only
+// frame (each frame the hot path avoids is an allocation).
+asio::awaitable<Result> submit_request(std::shared_ptr<detail::ConnectionCore> core, std::shared_ptr<detail::ExecRequest> req) {
   auto initiation = [core, req](auto handler) {
     using Handler = decltype(handler);
     req->completion = std::make_unique<detail::CompletionFor<Handler, std::exception_ptr, Result>>(std::move(handler),
@@ -761,9 +732,26 @@ asio::awaitable<Result> Connection::copy_in(std::string_view copy_sql, std::stri
     }
     asio::dispatch(core->strand(), [core, req] { core->submit(req); });
   };
-  Result result = co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
-      initiation, asio::use_awaitable);
-  co_return result;
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(initiation,
+                                                                                                asio::use_awaitable);
+}
+}  // namespace
+
+asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& params, Format result_format) {
+  if (!core_) throw ConnectionError("execute() on a closed or moved-from connection");
+  auto req = std::make_shared<detail::ExecRequest>();
+  req->sql.assign(sql);
+  req->params = params.empty() ? nullptr : &params;
+  req->format = result_format;
+  return submit_request(core_, std::move(req));
+}
+
+asio::awaitable<Result> Connection::copy_in(std::string_view copy_sql, std::string_view data) {
+  if (!core_) throw ConnectionError("copy_in() on a closed or moved-from connection");
+  auto req = std::make_shared<detail::ExecRequest>();
+  req->sql.assign(copy_sql);
+  req->copy_data = data;
+  return submit_request(core_, std::move(req));
 }
 
 asio::awaitable<Result> Connection::execute(std::string_view sql, Format result_format) {
