@@ -301,12 +301,12 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
           const std::size_t n = std::min<std::size_t>(data.size() - copy_sent_, 256 * 1024);
           const int r = PQputCopyData(conn_, data.data() + copy_sent_, static_cast<int>(n));
           if (r < 0) return fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
-          if (r == 0) return wait_writable_for_copy();
+          if (r == 0) return wait_writable();
           copy_sent_ += n;
         }
         const int r = PQputCopyEnd(conn_, copy_abandoned_ ? "cancelled by the client" : nullptr);
         if (r < 0) return fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
-        if (r == 0) return wait_writable_for_copy();
+        if (r == 0) return wait_writable();
         copy_phase_ = CopyPhase::ending;
         flush();
         continue;
@@ -330,19 +330,6 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       }
       finish_copy();
     }
-  }
-
-  void wait_writable_for_copy() {
-    if (copy_writing_) return;
-    copy_writing_ = true;
-    socket_.async_wait(asio::posix::stream_descriptor::wait_write,
-                       [self = shared_from_this()](boost::system::error_code ec) {
-                         self->copy_writing_ = false;
-                         if (ec || self->closed_ || self->broken_) return;
-                         self->copy_step();
-                         self->flush();
-                         self->arm_read();
-                       });
   }
 
   void finish_copy() {
@@ -371,15 +358,22 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     if (broken_ || closed_) return;
     const int r = PQflush(conn_);
     if (r < 0) { fail_all(trimmed(PQerrorMessage(conn_)), nullptr); return; }
-    if (r == 1 && !writing_) {
-      writing_ = true;
-      socket_.async_wait(asio::posix::stream_descriptor::wait_write,
-                         [self = shared_from_this()](boost::system::error_code ec) {
-                           self->writing_ = false;
-                           if (ec || self->closed_ || self->broken_) return;
-                           self->flush();
-                         });
-    }
+    if (r == 1) wait_writable();
+  }
+
+  // One write wait for both users of the socket's send buffer: libpq's output (flush) and
+  // a COPY whose data libpq could not take yet (copy_step).
+  void wait_writable() {
+    if (writing_) return;
+    writing_ = true;
+    socket_.async_wait(asio::posix::stream_descriptor::wait_write,
+                       [self = shared_from_this()](boost::system::error_code ec) {
+                         self->writing_ = false;
+                         if (ec || self->closed_ || self->broken_) return;
+                         if (self->copy_) self->copy_step();
+                         self->flush();
+                         self->arm_read();
+                       });
   }
 
   // A read wait stays armed for the connection's whole life: results, notices, and a
@@ -602,7 +596,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   RequestPtr copy_;  // the COPY running outside pipeline mode, if any
   CopyPhase copy_phase_ = CopyPhase::starting;
   std::size_t copy_sent_ = 0;
-  bool copy_writing_ = false, copy_abandoned_ = false;
+  bool copy_abandoned_ = false;
   int cancels_running_ = 0;
   std::string broken_reason_;
   std::string fatal_message_, fatal_sqlstate_;  // FATAL received while idle
