@@ -191,7 +191,7 @@ boost::asio::awaitable<void> create(M& obj) {
   else detail::append_values_row(s.sql, s.params, obj, cols);
   s.sql += " RETURNING " + select_list(m, {});
   pg::Result r = co_await detail::run_statement(m, s, "create");
-  detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  detail::hydrate_in_order(r, 0, obj);
   co_await detail::cache_after_write(&obj, 1, true);
   co_await signals<M>::post_create().send(obj, created);
   co_await signals<M>::post_save().send(obj, created);
@@ -224,7 +224,7 @@ boost::asio::awaitable<bool> save(M& obj) {
     throw OptimisticLockError(fmt::format("{} was modified concurrently (version mismatch); nothing was saved", m.name),
                               std::move(ctx));
   }
-  detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  detail::hydrate_in_order(r, 0, obj);
   co_await detail::cache_after_write(&obj, 1, true);
   const SignalContext outcome{.created = r.get<bool>(0, static_cast<int>(m.fields.size()))};
   if (outcome.created) co_await signals<M>::post_create().send(obj, outcome);
@@ -403,7 +403,7 @@ boost::asio::awaitable<bool> upsert(M& obj, std::vector<std::string> conflict_fi
   if (r.rows() == 0)
     throw OptimisticLockError(fmt::format("{} was modified concurrently (version mismatch); nothing was saved", m.name),
                               ErrorContext{.model = m.name, .operation = "upsert", .sql = s.sql});
-  detail::hydrate(r, 0, obj, detail::column_map(m, {}));
+  detail::hydrate_in_order(r, 0, obj);
   co_await detail::cache_after_write(&obj, 1, true);
   co_return r.get<bool>(0, static_cast<int>(m.fields.size()));
 }

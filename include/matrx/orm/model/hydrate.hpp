@@ -42,12 +42,34 @@ inline std::vector<int> column_map(const ModelInfo& m, const std::vector<std::si
   return columns;
 }
 
+/// Decodes row `row` of a statement that selected every field in declaration order.
+template <Described M>
+void hydrate_in_order(const pg::Result& r, int row, M& obj) {
+  for_each_field<M>([&](const auto& f, std::size_t i) {
+    using T = typename std::remove_cvref_t<decltype(f)>::value_type;
+    obj.*(f.member) = r.get<T>(row, static_cast<int>(i));
+  });
+}
+
 template <Described M>
 std::vector<M> hydrate_all(const pg::Result& r, const std::vector<std::size_t>& selected = {}) {
-  const auto columns = column_map(model_info<M>(), selected);
   std::vector<M> out(static_cast<std::size_t>(r.rows()));
+  if (selected.empty()) {  // the common case needs no column map
+    for (int row = 0; row < r.rows(); ++row) hydrate_in_order(r, row, out[static_cast<std::size_t>(row)]);
+    return out;
+  }
+  const auto columns = column_map(model_info<M>(), selected);
   for (int row = 0; row < r.rows(); ++row) hydrate(r, row, out[static_cast<std::size_t>(row)], columns);
   return out;
+}
+
+/// One row as an object, decoded in place (get() and friends: no vector, no copy).
+template <Described M>
+M hydrate_row(const pg::Result& r, int row, const std::vector<std::size_t>& selected = {}) {
+  M obj{};
+  if (selected.empty()) hydrate_in_order(r, row, obj);
+  else hydrate(r, row, obj, column_map(model_info<M>(), selected));
+  return obj;
 }
 
 template <class T> struct is_std_vector : std::false_type {};

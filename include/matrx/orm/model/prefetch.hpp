@@ -62,7 +62,7 @@ class RelatedObject {
       throw RelationshipError("RelatedObject::as<" + model_info<T>().name + ">(): the relation leads to " + level.model->name,
                       ErrorContext{.model = level.model->name});
     T out{};
-    detail::hydrate(level.rows, static_cast<int>(row_), out, detail::column_map(*level.model, {}));
+    detail::hydrate_in_order(level.rows, static_cast<int>(row_), out);
     return out;
   }
 

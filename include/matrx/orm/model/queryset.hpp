@@ -360,7 +360,7 @@ class QuerySet {
     const QuerySet two = limit(2);
     const Statement s = compile_select(two.spec_);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
-    if (r.rows() == 1) co_return detail::hydrate_all<M>(r, spec_.columns).front();
+    if (r.rows() == 1) co_return detail::hydrate_row<M>(r, 0, spec_.columns);
     ErrorContext ctx{.model = spec_.model->name, .operation = "get", .sql = s.sql, .params = s.params.render()};
     if (r.rows() == 0) throw DoesNotExist(fmt::format("no {} matches the filters", spec_.model->name), std::move(ctx));
     throw MultipleObjectsReturned(fmt::format("more than one {} matches the filters", spec_.model->name), std::move(ctx));

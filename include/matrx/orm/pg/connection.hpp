@@ -8,8 +8,9 @@
 //   (operation_aborted). If the query had already been sent, a cancel request goes to the
 //   server (libpq 15's blocking PQcancel runs on a helper thread) and no further query is
 //   sent until the abandoned one has drained, so a late cancel never hits another query.
-// * Thread-safety: the connection runs on a strand of the executor it was opened on; its
-//   methods may be called from any thread.
+// * Thread-safety: its methods may be called from any thread; a lock inside serializes
+//   them with the socket's handlers, which run on the executor it was opened on. A result
+//   is handed to a coroutine of that io_context without a round trip through its queue.
 // * Lifetime: destroy (or close) connections before their io_context is destroyed. The
 //   sql text and Params passed to execute() must outlive the co_await.
 #pragma once
@@ -60,7 +61,7 @@ class Connection {
   boost::asio::awaitable<Result> execute(std::string_view sql, Format result_format);
 
   /// Reads whatever the server sent an idle connection (an error, EOF) and tells whether
-  /// the connection is still usable. Cheap: one zero-timeout poll() on the connection's strand.
+  /// the connection is still usable. Cheap: one zero-timeout poll().
   boost::asio::awaitable<bool> check_alive();
 
   /// Open, not broken, nothing queued or in flight, and nothing waiting to be read on the

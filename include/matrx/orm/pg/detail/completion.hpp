@@ -1,5 +1,6 @@
-// A type-erased, move-only completion handler that always completes by posting to the
-// handler's associated executor. Written by hand because Boost 1.81's
+// A type-erased, move-only completion handler that completes through the handler's
+// associated executor: by posting (complete) or, from an I/O handler that holds no lock,
+// by dispatching (complete_here), which resumes a coroutine of the same io_context inline. Written by hand because Boost 1.81's
 // any_completion_handler has a recursive move assignment and cannot be posted
 // (TOOLCHAIN.md, pitfalls 3 and 4).
 #pragma once
@@ -11,6 +12,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 
 namespace matrx::orm::pg::detail {
@@ -20,19 +22,24 @@ class Completion {
  public:
   virtual ~Completion() = default;
   /// Completes once; later calls are ignored. Clears the cancellation slot first.
-  void complete(Args... args) {
-    if (done_) return;
-    done_ = true;
-    if (slot_.is_connected()) slot_.clear();
-    do_complete(std::move(args)...);
-  }
+  void complete(Args... args) { finish(false, std::move(args)...); }
+  /// Like complete(), but may run the handler before returning (asio::dispatch). Only for
+  /// callers that hold no lock and are not inside the operation's initiation.
+  void complete_here(Args... args) { finish(true, std::move(args)...); }
   bool done() const noexcept { return done_; }
   boost::asio::cancellation_slot& slot() noexcept { return slot_; }
 
  protected:
-  virtual void do_complete(Args... args) = 0;
+  virtual void do_complete(bool here, Args... args) = 0;
 
  private:
+  void finish(bool here, Args... args) {
+    if (done_) return;
+    done_ = true;
+    if (slot_.is_connected()) slot_.clear();
+    do_complete(here, std::move(args)...);
+  }
+
   bool done_ = false;
   boost::asio::cancellation_slot slot_;
 };
@@ -46,11 +53,13 @@ class CompletionFor : public Completion<Args...> {
   }
 
  protected:
-  void do_complete(Args... args) override {
+  void do_complete(bool here, Args... args) override {
     auto ex = boost::asio::get_associated_executor(handler_, fallback_);
-    boost::asio::post(ex, [h = std::move(handler_), tup = std::make_tuple(std::move(args)...)]() mutable {
+    auto run = [h = std::move(handler_), tup = std::make_tuple(std::move(args)...)]() mutable {
       std::apply([&](auto&&... a) { std::move(h)(std::move(a)...); }, std::move(tup));
-    });
+    };
+    if (here) boost::asio::dispatch(ex, std::move(run));
+    else boost::asio::post(ex, std::move(run));
   }
 
  private:
