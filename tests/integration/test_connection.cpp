@@ -15,6 +15,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
 
 #include "db_fixture.hpp"
@@ -128,6 +129,68 @@ TEST_CASE("64 coroutines x 100 queries pipeline on one connection; one failure f
     CHECK(max_pending > 1);  // queries really were in flight together
     CHECK(c.pending() == 0);
   });
+}
+
+// The connection serializes callers with a lock, not a strand: queries are sent from the
+// caller's thread and results resume coroutines inline on whichever thread read them.
+TEST_CASE("one connection shared by coroutines on 3 threads: every answer reaches its caller, with cancels and NOTIFY",
+          "[db][pipeline][threads]") {
+  test::asio::io_context io(3);
+  auto work = test::asio::make_work_guard(io);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t) threads.emplace_back([&] { io.run(); });
+  auto c = test::asio::co_spawn(io, test::pg::Connection::connect(test::db_options()), test::asio::use_future).get();
+  std::atomic<int> notified{0}, expected_notifies{0}, correct{0}, wrong{0}, cancelled{0}, finished{0};
+  c.on_notification([&](std::string_view channel, std::string_view, int) {
+    if (channel == "mt_chan") ++notified;
+  });
+  test::asio::co_spawn(io, c.execute("LISTEN mt_chan"), test::asio::use_future).get();
+  constexpr int coroutines = 24, per = 200;
+  for (int k = 0; k < coroutines; ++k) {
+    test::asio::co_spawn(io, [&, k]() -> awaitable<void> {
+      auto ex = co_await test::asio::this_coro::executor;
+      for (int i = 0; i < per; ++i) {
+        try {
+          if (i % 20 == 3) {  // a query that may lose against a timer: abandoned, cancelled on the server
+            test::asio::steady_timer t(ex, std::chrono::microseconds(i % 3 * 500));
+            auto r = co_await (c.execute("SELECT pg_sleep(0.002)") || t.async_wait(use_awaitable));
+            if (r.index() == 1) ++cancelled;
+            continue;
+          }
+          if (i % 50 == 10) {
+            co_await c.execute("NOTIFY mt_chan");
+            ++expected_notifies;
+            continue;
+          }
+          const std::int64_t id = k * 1000 + i;
+          auto p = Params::of(id, fmt::format("t{}-{}", k, i));
+          auto r = co_await c.execute("SELECT $1::int8 * 2, $2::text", p);
+          if (r.get<std::int64_t>(0, 0) == id * 2 && r.get<std::string>(0, 1) == fmt::format("t{}-{}", k, i)) ++correct;
+          else ++wrong;
+        } catch (const std::exception&) {
+          ++wrong;
+        }
+      }
+      ++finished;
+    }, test::asio::detached);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while ((finished < coroutines || notified < expected_notifies || c.pending() != 0) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  const bool broken = c.is_broken();
+  const std::size_t pending = c.pending();
+  c.close();
+  work.reset();
+  for (auto& t : threads) t.join();
+  CHECK(finished == coroutines);
+  CHECK(wrong == 0);
+  CHECK(correct == coroutines * (per - per / 20 - per / 50));
+  CHECK(expected_notifies == coroutines * (per / 50));
+  CHECK(notified == expected_notifies);
+  CHECK(cancelled > 0);
+  CHECK_FALSE(broken);
+  CHECK(pending == 0);
 }
 
 TEST_CASE("a query raced against a timer returns with the timer and is cancelled on the server", "[db][cancel]") {
