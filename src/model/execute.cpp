@@ -3,6 +3,7 @@
 #include <atomic>
 #include <optional>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "matrx/orm/errors.hpp"
@@ -178,6 +179,14 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
     throw;
   }
   co_return rows;
+}
+
+bool expect_single_row(const pg::Result& r, const ModelInfo& model, const Statement& statement, bool or_none) {
+  if (r.rows() == 1) return true;
+  if (r.rows() == 0 && or_none) return false;
+  ErrorContext ctx{.model = model.name, .operation = "get", .sql = statement.sql, .params = statement.params.render()};
+  if (r.rows() == 0) throw DoesNotExist(fmt::format("no {} matches the filters", model.name), std::move(ctx));
+  throw MultipleObjectsReturned(fmt::format("more than one {} matches the filters", model.name), std::move(ctx));
 }
 
 std::size_t utf8_length(std::string_view text) noexcept {

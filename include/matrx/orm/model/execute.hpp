@@ -51,6 +51,11 @@ boost::asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, c
                                                        std::function<void(const pg::Result&)> on_chunk,
                                                        std::string_view operation, std::string_view database = {});
 
+/// get()'s check, out of line (one copy for every model): true when `r` has exactly one
+/// row; false for none when `or_none`; otherwise DoesNotExist or MultipleObjectsReturned
+/// with the model, the operation and the statement.
+bool expect_single_row(const pg::Result& r, const ModelInfo& model, const Statement& statement, bool or_none);
+
 /// Statements the ORM has sent since the process started (BEGIN/COMMIT not counted): tests
 /// use it to prove eager loading costs a constant number of queries.
 std::uint64_t statements_executed() noexcept;

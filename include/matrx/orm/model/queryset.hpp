@@ -357,22 +357,18 @@ class QuerySet {
   /// Exactly one row: DoesNotExist or MultipleObjectsReturned otherwise (reads at most two).
   boost::asio::awaitable<M> get() const {
     check_rows_are_objects("get");
-    const QuerySet two = limit(2);
-    const Statement s = compile_select(two.spec_);
+    const Statement s = compile_select(limit(2).spec_);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
-    if (r.rows() == 1) co_return detail::hydrate_row<M>(r, 0, spec_.columns);
-    ErrorContext ctx{.model = spec_.model->name, .operation = "get", .sql = s.sql, .params = s.params.render()};
-    if (r.rows() == 0) throw DoesNotExist(fmt::format("no {} matches the filters", spec_.model->name), std::move(ctx));
-    throw MultipleObjectsReturned(fmt::format("more than one {} matches the filters", spec_.model->name), std::move(ctx));
+    detail::expect_single_row(r, *spec_.model, s, false);
+    co_return detail::hydrate_row<M>(r, 0, spec_.columns);
   }
   /// Like get(), but "not found" is an empty optional; every other error propagates.
   boost::asio::awaitable<std::optional<M>> get_or_none() const {
-    std::optional<M> found;
-    try {
-      found = co_await get();
-    } catch (const DoesNotExist&) {
-    }
-    co_return found;
+    check_rows_are_objects("get_or_none");
+    const Statement s = compile_select(limit(2).spec_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
+    if (!detail::expect_single_row(r, *spec_.model, s, true)) co_return std::nullopt;
+    co_return detail::hydrate_row<M>(r, 0, spec_.columns);
   }
   boost::asio::awaitable<std::int64_t> count() const {
     const Statement s = compile_count(spec_);
