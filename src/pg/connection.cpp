@@ -7,13 +7,12 @@
 #include <poll.h>
 
 #include <atomic>
-#include <mutex>
-#include <tuple>
 #include <deque>
+#include <mutex>
 #include <optional>
+#include <tuple>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/container/small_vector.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -22,6 +21,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 #include <fmt/format.h>
 
 #include "matrx/orm/errors.hpp"
