@@ -5,7 +5,7 @@
 // Prints one line per client and workload — `CLIENT WORKLOAD VALUE UNIT [METHOD]` — for every
 // run, then a summary of medians with the ratio matrx_orm / libpq_raw and the spread.
 // Sizes: BENCH_ROWS, W1_N, W2_N, W2_TASKS, W2_POOL, W4_N, W5_N, W6_N, W7_ROWS, BENCH_RUNS;
-// a subset: BENCH_WORKLOADS=W1,W3. The connection: the PG* variables.
+// a subset: BENCH_WORKLOADS=W1,W3; one side of W2: BENCH_W2_CLIENTS. The connection: the PG* variables.
 //
 // `meta` (jsonb) becomes nlohmann::json on both sides: the same struct is materialised.
 #include <arpa/inet.h>
@@ -92,6 +92,9 @@ struct Settings {
   long w7 = env_size("W7_ROWS", 10'000'000);
   long runs = env_size("BENCH_RUNS", 3);
   std::string workloads = std::getenv("BENCH_WORKLOADS") ? std::getenv("BENCH_WORKLOADS") : "W1,W2,W3,W4,W5,W6,W7";
+  // W2 only, for profiling one side: BENCH_W2_CLIENTS=matrx_orm or libpq_raw.
+  std::string w2_clients = std::getenv("BENCH_W2_CLIENTS") ? std::getenv("BENCH_W2_CLIENTS") : "matrx_orm,libpq_raw";
+  bool wants_client(const std::string& c) const { return ("," + w2_clients + ",").find("," + c + ",") != std::string::npos; }
   bool wants(const std::string& w) const { return ("," + workloads + ",").find("," + w + ",") != std::string::npos; }
 };
 
@@ -138,6 +141,25 @@ struct PeakRss {
     done = true;
     sampler.join();
     return std::max(peak.load(), rss_mb());
+  }
+};
+
+// The client process's CPU time (all threads) over a section: on 2 cores the client competes
+// with the server's backends, so what it costs per query matters.
+struct ClientCpu {
+  static std::pair<double, double> now() {  // user, system in microseconds
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    auto us = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_usec); };
+    return {us(u.ru_utime), us(u.ru_stime)};
+  }
+  std::pair<double, double> start = now();
+  // Records user and system microseconds per query as W2_cpu_user / W2_cpu_sys samples.
+  void record(const std::string& client, std::size_t n) const {
+    const auto [user, sys] = now();
+    const auto per = [n](double us) { return us / static_cast<double>(n); };
+    samples.push_back({client, "W2_cpu_user", "us/query", "", per(user - start.first)});
+    samples.push_back({client, "W2_cpu_sys", "us/query", "", per(sys - start.second)});
   }
 };
 
@@ -619,6 +641,13 @@ void summary() {
     const std::string ratio = o != by.end() && r != by.end() ? fmt::format("{:.2f}", median(o->second) / median(r->second)) : "-";
     std::cout << fmt::format("{:<9} {}          {}          {}  ({})\n", w, orm_cell, raw_cell, ratio, unit[w]);
   }
+  for (const char* client : {"matrx_orm", "libpq_raw"}) {
+    auto user = by.find({"W2_cpu_user", client});
+    auto sys = by.find({"W2_cpu_sys", client});
+    if (user != by.end() && sys != by.end())
+      std::cout << fmt::format("W2 client CPU {}: {:.1f} us/query user, {:.1f} system (medians, whole process)\n", client,
+                               median(user->second), median(sys->second));
+  }
   for (const char* w : {"W3", "W7"})
     for (const char* client : {"matrx_orm", "libpq_raw"}) {
       auto it = by.find({std::string(w) + "_rss", client});
@@ -650,10 +679,18 @@ int main() {
       if (s.wants("W2")) {
         const auto ids2 = keys(s.w2, s.rows, 2);
         const auto warm2 = keys(s.w2 / 10, s.rows, 12);
-        raw_w2(warm2, s.w2_pool, s.w2_tasks);
-        report("libpq_raw", "W2", raw_w2(ids2, s.w2_pool, s.w2_tasks), "queries/s", "pipeline");
-        orm_w2(io, warm2, s.w2_tasks);
-        report("matrx_orm", "W2", orm_w2(io, ids2, s.w2_tasks), "queries/s");
+        if (s.wants_client("libpq_raw")) {
+          raw_w2(warm2, s.w2_pool, s.w2_tasks);
+          ClientCpu raw_cpu;
+          report("libpq_raw", "W2", raw_w2(ids2, s.w2_pool, s.w2_tasks), "queries/s", "pipeline");
+          raw_cpu.record("libpq_raw", ids2.size());
+        }
+        if (s.wants_client("matrx_orm")) {
+          orm_w2(io, warm2, s.w2_tasks);
+          ClientCpu orm_cpu;
+          report("matrx_orm", "W2", orm_w2(io, ids2, s.w2_tasks), "queries/s");
+          orm_cpu.record("matrx_orm", ids2.size());
+        }
       }
       if (s.wants("W3")) {
         raw_w3(s.rows);
