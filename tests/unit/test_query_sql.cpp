@@ -145,6 +145,35 @@ TEST_CASE("bad lookups are errors before any SQL exists", "[query][lookups][erro
   }
 }
 
+TEST_CASE("get() fetches two rows unless a unique field is pinned by equality", "[query][sql]") {
+  const std::string select = std::string("SELECT ") + all_user_columns + " FROM \"user\" WHERE ";
+  auto by_pk = compile_get(users((col<&User::id> == 7).node()));
+  CHECK(by_pk.sql == select + "\"user\".\"id\" = $1");
+  CHECK(params_of(by_pk) == P{"7"});
+  auto unique_and_more = compile_get(users((col<&User::age> > 3 && col<&User::username> == "bob").node()));
+  CHECK(unique_and_more.sql == select + "(\"user\".\"age\" > $1 AND \"user\".\"username\" = $2)");
+  CHECK(params_of(unique_and_more) == P{"3", "bob"});
+
+  auto not_unique = compile_get(users((col<&User::age> == 30).node()));
+  CHECK(not_unique.sql == select + "\"user\".\"age\" = $1 LIMIT $2");
+  CHECK(params_of(not_unique) == P{"30", "2"});
+  auto either = compile_get(users((col<&User::id> == 1 || col<&User::id> == 2).node()));
+  CHECK(either.sql == select + "(\"user\".\"id\" = $1 OR \"user\".\"id\" = $2) LIMIT $3");
+  auto not_equal = compile_get(users((col<&User::id> > 1).node()));
+  CHECK(not_equal.sql == select + "\"user\".\"id\" > $1 LIMIT $2");
+  auto negated = compile_get(users((!(col<&User::id> == 1)).node()));
+  CHECK(negated.sql == select + "NOT (\"user\".\"id\" = $1) LIMIT $2");
+  CHECK(compile_get(users()).sql == std::string("SELECT ") + all_user_columns + " FROM \"user\" LIMIT $1");
+
+  // A slice's LIMIT gives way to get()'s; its OFFSET stays.
+  SelectSpec sliced = users((col<&User::age> == 30).node());
+  sliced.limit = 10;
+  sliced.offset = 5;
+  auto s = compile_get(sliced);
+  CHECK(s.sql == select + "\"user\".\"age\" = $1 LIMIT $2 OFFSET $3");
+  CHECK(params_of(s) == P{"30", "2", "5"});
+}
+
 TEST_CASE("ordering, slicing, distinct and row locks", "[query][sql]") {
   SelectSpec s = users((col<&User::is_active> == true).node());
   s.columns = {0, 1};

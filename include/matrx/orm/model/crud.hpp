@@ -576,7 +576,7 @@ boost::asio::awaitable<std::optional<M>> cached_get(query::NodePtr where, bool u
   if (use_cache && key)
     if (auto hit = StateManager<M>::find_copy(*key)) co_return hit;
   // The query of QuerySet::get, written out: one coroutine per model instead of three.
-  const Statement s = compile_select(SelectSpec{.model = &m, .where = std::move(where), .limit = 2});
+  const Statement s = compile_get(SelectSpec{.model = &m, .where = std::move(where)});
   pg::Result r = co_await run_statement(m, s, "get");
   if (!expect_single_row(r, m, s, or_none)) co_return std::nullopt;
   std::optional<M> found(std::in_place, hydrate_row<M>(r, 0));

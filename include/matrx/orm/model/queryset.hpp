@@ -357,7 +357,7 @@ class QuerySet {
   /// Exactly one row: DoesNotExist or MultipleObjectsReturned otherwise (reads at most two).
   boost::asio::awaitable<M> get() const {
     check_rows_are_objects("get");
-    const Statement s = compile_select(limit(2).spec_);
+    const Statement s = compile_get(spec_);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
     detail::expect_single_row(r, *spec_.model, s, false);
     co_return detail::hydrate_row<M>(r, 0, spec_.columns);
@@ -365,7 +365,7 @@ class QuerySet {
   /// Like get(), but "not found" is an empty optional; every other error propagates.
   boost::asio::awaitable<std::optional<M>> get_or_none() const {
     check_rows_are_objects("get_or_none");
-    const Statement s = compile_select(limit(2).spec_);
+    const Statement s = compile_get(spec_);
     pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
     if (!detail::expect_single_row(r, *spec_.model, s, true)) co_return std::nullopt;
     co_return detail::hydrate_row<M>(r, 0, spec_.columns);
