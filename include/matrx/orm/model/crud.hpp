@@ -22,6 +22,7 @@
 #include "matrx/orm/model/execute.hpp"
 #include "matrx/orm/model/hydrate.hpp"
 #include "matrx/orm/model/queryset.hpp"
+#include "matrx/orm/model/bulk_ops.hpp"
 #include "matrx/orm/model/signals.hpp"
 #include "matrx/orm/pg/params.hpp"
 
@@ -247,91 +248,72 @@ boost::asio::awaitable<bool> remove(M& obj) {
 
 namespace detail {
 
-/// bulk_create through binary COPY; nullopt when a column cannot travel that way (the
-/// caller then INSERTs). See bulk_copy.hpp.
+/// The model's BulkOps (bulk_ops.hpp): the per-model pieces of bulk_create, without a
+/// coroutine among them.
 template <Described M>
-boost::asio::awaitable<std::optional<std::size_t>> bulk_create_copy(std::vector<M>& objs, const BulkCreateOptions& options) {
-  const ModelInfo& m = model_info<M>();
-  const std::size_t n = objs.size();
-  auto session = co_await CopySession::open(m);
-  const auto table = co_await session->columns();
-
-  std::vector<bool> included(m.fields.size(), false);
-  std::vector<CopyEncoding> encoding(m.fields.size(), CopyEncoding::unsupported);
-  std::vector<std::size_t> cols, defaults;
-  bool eligible = true;
-  std::string why_not;  // for the debug log: why INSERT was used instead
-  for_each_field<M>([&](const auto& f, std::size_t i) {
-    if (!eligible) return;
-    const FieldInfo& info = m.fields[i];
-    std::size_t unset = 0;
-    if (info.has_server_default())
-      for (const auto& o : objs) unset += is_unset(o.*(f.member)) ? 1 : 0;
-    if (unset == n && !options.refresh) return;  // the server fills the column itself
-    eligible = false;
-    const auto column = table.find(info.name);
-    if (unset > 0 && !options.refresh)  // mixed: only INSERT's DEFAULT can do that per row
-      why_not = fmt::format("some objects leave \"{}\" to its server default", info.name);
-    else if (column == table.end())
-      why_not = fmt::format("the table has no column \"{}\"", info.name);
-    else if (column->second.identity_always)
-      why_not = fmt::format("\"{}\" is GENERATED ALWAYS", info.name);
-    else if ((encoding[i] = copy_encoding<typename std::remove_cvref_t<decltype(f)>::value_type>(column->second)) ==
-             CopyEncoding::unsupported)
-      why_not = fmt::format("column \"{}\" cannot travel in binary COPY as this field's type", info.name);
-    else
-      eligible = true;
-    if (!eligible) return;
-    included[i] = true;
-    cols.push_back(i);
-    if (unset > 0) defaults.push_back(i);
-  });
-  if (!eligible || cols.empty()) {
-    log(LogLevel::debug, fmt::format("bulk_create of {} {}: INSERT, since {}", n, m.name,
-                                     cols.empty() && eligible ? "no column is written" : why_not));
-    co_return std::nullopt;
-  }
-  log(LogLevel::debug, fmt::format("bulk_create of {} {}: binary COPY", n, m.name));
-
-  co_await session->begin();
-  if (!defaults.empty()) {
-    const Statement d = defaults_statement(m, defaults, n, table);
-    const pg::Result r = co_await session->execute(d);
-    if (static_cast<std::size_t>(r.rows()) != n)
-      throw QueryError(fmt::format("{}: the server evaluated {} defaults for {} rows", m.name, r.rows(), n),
-                       ErrorContext{.model = m.name, .operation = "bulk_create", .sql = d.sql});
-    std::vector<int> columns(m.fields.size(), -1);
-    for (std::size_t k = 0; k < defaults.size(); ++k) columns[defaults[k]] = static_cast<int>(k);
-    M fresh{};
-    for (std::size_t row = 0; row < n; ++row) {
-      hydrate(r, static_cast<int>(row), fresh, columns);
-      for_each_field<M>([&](const auto& f, std::size_t i) {
-        if (columns[i] >= 0 && is_unset(objs[row].*(f.member))) objs[row].*(f.member) = fresh.*(f.member);
-      });
-    }
-  }
-
-  const std::string sql = copy_statement(m, cols);
-  const std::size_t chunk = std::max<std::size_t>(1, options.copy_chunk_rows);
-  std::string data;
-  for (std::size_t start = 0; start < n; start += chunk) {
-    const std::size_t end = std::min(n, start + chunk);
-    data.clear();
-    begin_copy_data(data);
-    for (std::size_t k = start; k < end; ++k) {
-      begin_copy_row(data, cols.size());
-      for_each_field<M>([&](const auto& f, std::size_t i) {
-        if (included[i]) append_copy_value(data, objs[k].*(f.member), encoding[i]);
-      });
-    }
-    end_copy_data(data);
-    const std::uint64_t copied = co_await session->copy(sql, data);
-    if (copied != end - start)
-      throw QueryError(fmt::format("{}: COPY wrote {} rows of {}", m.name, copied, end - start),
-                       ErrorContext{.model = m.name, .operation = "bulk_create", .sql = sql});
-  }
-  co_await session->commit();
-  co_return n;
+const BulkOps& bulk_ops() {
+  static const BulkOps ops{
+      .model = &model_info<M>(),
+      .stride = sizeof(M),
+      .prepare =
+          [](void* p) {
+            M& o = *static_cast<M*>(p);
+            const ModelInfo& m = model_info<M>();
+            apply_defaults(o);
+            touch_timestamps(o, true);
+            if (m.version_field)
+              for_each_field<M>([&](const auto& f, std::size_t i) {
+                if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
+                  if (i == *m.version_field) o.*(f.member) = 1;
+              });
+            validate_object(o);
+          },
+      .count_unset =
+          [](const void* p, std::size_t n, std::vector<std::size_t>& unset) {
+            const M* objs = static_cast<const M*>(p);
+            const ModelInfo& m = model_info<M>();
+            for_each_field<M>([&](const auto& f, std::size_t i) {
+              if (m.fields[i].has_server_default())
+                for (std::size_t k = 0; k < n; ++k) unset[i] += is_unset(objs[k].*(f.member)) ? 1 : 0;
+            });
+          },
+      .copy_encoding =
+          [](std::size_t field, const CopyColumn& column) {
+            CopyEncoding e = CopyEncoding::unsupported;
+            for_each_field<M>([&](const auto& f, std::size_t i) {
+              if (i == field) e = copy_encoding<typename std::remove_cvref_t<decltype(f)>::value_type>(column);
+            });
+            return e;
+          },
+      .append_copy_row =
+          [](std::string& buf, const void* p, const std::vector<bool>& included, const std::vector<CopyEncoding>& encoding) {
+            const M& o = *static_cast<const M*>(p);
+            for_each_field<M>([&](const auto& f, std::size_t i) {
+              if (included[i]) append_copy_value(buf, o.*(f.member), encoding[i]);
+            });
+          },
+      .take_defaults =
+          [](void* p, const pg::Result& r, int row, const std::vector<int>& columns) {
+            M& o = *static_cast<M*>(p);
+            M fresh{};
+            hydrate(r, row, fresh, columns);
+            for_each_field<M>([&](const auto& f, std::size_t i) {
+              if (columns[i] >= 0 && is_unset(o.*(f.member))) o.*(f.member) = fresh.*(f.member);
+            });
+          },
+      .insert_columns = [](const void* p, std::size_t n) { return insert_columns(static_cast<const M*>(p), n); },
+      .append_values_row =
+          [](std::string& sql, pg::Params& params, const void* p, const std::vector<std::size_t>& cols) {
+            append_values_row(sql, params, *static_cast<const M*>(p), cols);
+          },
+      .hydrate = [](const pg::Result& r, int row, void* p, const std::vector<int>& columns) {
+        hydrate(r, row, *static_cast<M*>(p), columns);
+      },
+      .cache_after_write = [](const void* p, std::size_t n, bool store) {
+        return cache_after_write(static_cast<const M*>(p), n, store);
+      },
+  };
+  return ops;
 }
 
 }  // namespace detail
@@ -343,50 +325,8 @@ boost::asio::awaitable<std::optional<std::size_t>> bulk_create_copy(std::vector<
 /// (identity keys, database defaults).
 template <Described M>
 boost::asio::awaitable<std::size_t> bulk_create(std::vector<M>& objs, BulkCreateOptions options = {}) {
-  const ModelInfo& m = model_info<M>();
-  if (objs.empty()) co_return 0;
-  for (auto& o : objs) {
-    detail::apply_defaults(o);
-    detail::touch_timestamps(o, true);
-    if (m.version_field)
-      for_each_field<M>([&](const auto& f, std::size_t i) {
-        if constexpr (std::is_integral_v<typename std::remove_cvref_t<decltype(f)>::value_type>)
-          if (i == *m.version_field) o.*(f.member) = 1;
-      });
-    detail::validate_object(o);
-  }
-  if (options.copy_threshold > 0 && objs.size() >= options.copy_threshold) {
-    if (const auto copied = co_await detail::bulk_create_copy(objs, options)) {
-      co_await detail::cache_after_write(objs.data(), *copied, false);
-      co_return *copied;
-    }
-  }
-  const auto cols = detail::insert_columns(objs.data(), objs.size());
-  if (cols.empty()) throw ValidationError(fmt::format("{}: bulk_create needs at least one column to insert", m.name));
-  const std::size_t per_chunk = std::max<std::size_t>(1, pg::Params::max_params / cols.size());
-  std::vector<Statement> statements;
-  for (std::size_t start = 0; start < objs.size(); start += per_chunk) {
-    Statement s;
-    s.sql = detail::insert_head(m, cols);
-    const std::size_t end = std::min(objs.size(), start + per_chunk);
-    for (std::size_t k = start; k < end; ++k) {
-      if (k != start) s.sql += ", ";
-      detail::append_values_row(s.sql, s.params, objs[k], cols);
-    }
-    if (options.refresh) s.sql += " RETURNING " + select_list(m, {});
-    statements.push_back(std::move(s));
-  }
-  auto results = co_await detail::run_in_transaction(m, statements, "bulk_create");
-  std::size_t k = 0;
-  if (options.refresh) {
-    const auto columns = detail::column_map(m, {});
-    for (const auto& r : results)
-      for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, objs[k++], columns);
-  } else {
-    for (const auto& r : results) k += static_cast<std::size_t>(r.affected_rows());
-  }
-  co_await detail::cache_after_write(objs.data(), k, false);  // bulk: evict, never copy every row
-  co_return k;
+  // The work is a library coroutine, compiled once (bulk_ops.hpp); objs must outlive the await.
+  return detail::bulk_create_any(detail::bulk_ops<M>(), objs.data(), objs.size(), options);
 }
 
 /// INSERT … ON CONFLICT (conflict_fields) DO UPDATE SET update_fields (default: every other
