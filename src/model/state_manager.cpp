@@ -355,4 +355,38 @@ std::optional<std::string> cache_key(const query::Node& where, const ModelInfo& 
 }
 
 }  // namespace detail
+namespace detail {
+
+boost::asio::awaitable<void> cache_after_write_any(const ModelInfo& model, std::vector<std::string> keys, const void* objs,
+                                            std::size_t stride, bool store, void (*cache_object)(const void*),
+                                            void (*remove_key)(const std::string&)) {
+  TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor);
+  if (cache::notifications_enabled(model.database)) co_await cache::notify(model.database, model.name, keys);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (store && !tx) {
+      cache_object(static_cast<const char*>(objs) + i * stride);
+    } else {
+      remove_key(keys[i]);
+      if (tx) tx->on_end.push_back([remove_key, key = keys[i]] { remove_key(key); });
+    }
+  }
+}
+
+boost::asio::awaitable<void> cache_after_filtered_write_any(const ModelInfo& model, std::optional<std::string> key,
+                                                     void (*remove_key)(const std::string&), void (*clear)()) {
+  if (cache::notifications_enabled(model.database)) {
+    std::vector<std::string> keys(1);  // one empty key: the model's whole cache
+    if (key) keys[0] = *key;
+    co_await cache::notify(model.database, model.name, std::move(keys));
+  }
+  if (key) remove_key(*key);
+  else clear();
+  if (TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor)) {
+    if (key) tx->on_end.push_back([remove_key, k = *key] { remove_key(k); });
+    else tx->on_end.push_back(clear);
+  }
+}
+
+}  // namespace detail
+
 }  // namespace matrx::orm

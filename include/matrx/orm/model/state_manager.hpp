@@ -247,59 +247,50 @@ class StateManager {
 };
 
 namespace detail {
+// The cache upkeep after a write is library code compiled once (src/model/state_manager.cpp);
+// the per-model templates below only compute keys and pass StateManager<M>'s functions, so
+// no model instantiates a coroutine for it (compile time, docs/performance.md).
+
+/// `keys[i]` is the key of the object at `objs + i * stride`. Outside a transaction the
+/// objects are stored (`store`) or evicted; inside one they are evicted now and again when it
+/// ends. Other processes are told when notifications are on.
+boost::asio::awaitable<void> cache_after_write_any(const ModelInfo& model, std::vector<std::string> keys, const void* objs,
+                                                   std::size_t stride, bool store, void (*cache_object)(const void*),
+                                                   void (*remove_key)(const std::string&));
+/// One known key is evicted, or (no key) the model's whole cache; now and at the end of a
+/// surrounding transaction.
+boost::asio::awaitable<void> cache_after_filtered_write_any(const ModelInfo& model, std::optional<std::string> key,
+                                                            void (*remove_key)(const std::string&), void (*clear)());
+
 /// After objects were written: outside a transaction store fresh copies (or evict them when
 /// `store` is false); inside one evict them now and again when it ends, committed or not.
+/// `objs` must outlive the await.
 template <Described M>
 boost::asio::awaitable<void> cache_after_write(const M* objs, std::size_t n, bool store) {
-  TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor);
-  if (cache::notifications_enabled(model_info<M>().database)) {
-    std::vector<std::string> keys;
-    for (std::size_t i = 0; i < n; ++i) keys.push_back(cache_key(objs[i]));
-    co_await cache::notify(model_info<M>().database, model_info<M>().name, std::move(keys));
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    if (store && !tx) {
-      StateManager<M>::cache(objs[i]);
-    } else {
-      std::string key = cache_key(objs[i]);
-      StateManager<M>::remove_key(key);
-      if (tx) tx->on_end.push_back([key] { StateManager<M>::remove_key(key); });
-    }
-  }
+  std::vector<std::string> keys;
+  keys.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) keys.push_back(cache_key(objs[i]));
+  return cache_after_write_any(
+      model_info<M>(), std::move(keys), objs, sizeof(M), store,
+      [](const void* o) { StateManager<M>::cache(*static_cast<const M*>(o)); }, &StateManager<M>::remove_key);
 }
-/// After a write through a filter whose rows were not read back: a primary-key filter
-/// evicts that one object (now, and again when a surrounding transaction ends); any other
-/// filter empties the model's cache (cache_after_unknown_write).
-template <Described M>
-boost::asio::awaitable<void> cache_after_filtered_write(const query::NodePtr& where);
 
 /// After a write whose rows are unknown (QuerySet::remove): the model's whole cache goes.
 template <Described M>
 boost::asio::awaitable<void> cache_after_unknown_write() {
-  if (cache::notifications_enabled(model_info<M>().database)) {
-    std::vector<std::string> whole_model(1);  // one empty key: the model's whole cache
-    co_await cache::notify(model_info<M>().database, model_info<M>().name, std::move(whole_model));
-  }
-  StateManager<M>::clear_cache();
-  if (TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor))
-    tx->on_end.push_back([] { StateManager<M>::clear_cache(); });
+  return cache_after_filtered_write_any(model_info<M>(), std::nullopt, &StateManager<M>::remove_key,
+                                        &StateManager<M>::clear_cache);
 }
 
+/// After a write through a filter whose rows were not read back: a primary-key filter
+/// evicts that one object (now, and again when a surrounding transaction ends); any other
+/// filter empties the model's cache.
 template <Described M>
 boost::asio::awaitable<void> cache_after_filtered_write(const query::NodePtr& where) {
   std::optional<std::string> key;
   if (where) key = cache_key(*where, model_info<M>());
-  if (!key) {
-    co_await cache_after_unknown_write<M>();
-    co_return;
-  }
-  if (cache::notifications_enabled(model_info<M>().database)) {
-    std::vector<std::string> keys{*key};
-    co_await cache::notify(model_info<M>().database, model_info<M>().name, std::move(keys));
-  }
-  StateManager<M>::remove_key(*key);
-  if (TransactionContext* tx = current_transaction(co_await boost::asio::this_coro::executor))
-    tx->on_end.push_back([k = *key] { StateManager<M>::remove_key(k); });
+  return cache_after_filtered_write_any(model_info<M>(), std::move(key), &StateManager<M>::remove_key,
+                                        &StateManager<M>::clear_cache);
 }
 }  // namespace detail
 
