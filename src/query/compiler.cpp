@@ -343,13 +343,14 @@ Statement compile_select(const SelectSpec& spec) {
 
 namespace {
 // True when the WHERE clause (or one of its top-level AND terms) is `field = $n` on a
-// primary-key or single-column unique field of the queried model: at most one row matches.
+// single-column primary key or a unique field of the queried model: at most one row matches.
+// One column of a composite key pins nothing.
 bool pins_unique_row(const query::Node& n, const ModelInfo& model) {
   if (n.op == query::Op::and_)
     return std::any_of(n.children.begin(), n.children.end(), [&](const auto& c) { return c && pins_unique_row(*c, model); });
   if (n.op != query::Op::eq || n.lhs || n.rhs || n.params.size() != 1 || n.field >= model.fields.size()) return false;
   const FieldInfo& f = model.fields[n.field];
-  return f.primary_key || f.unique;
+  return (f.primary_key && model.primary_keys.size() == 1) || f.unique;
 }
 }  // namespace
 

@@ -165,6 +165,11 @@ TEST_CASE("get() fetches two rows unless a unique field is pinned by equality", 
   CHECK(negated.sql == select + "NOT (\"user\".\"id\" = $1) LIMIT $2");
   CHECK(compile_get(users()).sql == std::string("SELECT ") + all_user_columns + " FROM \"user\" LIMIT $1");
 
+  // One column of a composite primary key does not pin a row.
+  const ModelInfo& ms = model_info<Membership>();
+  auto one_key_column = compile_get(SelectSpec{.model = &ms, .where = (col<&Membership::org_id> == 1).node()});
+  CHECK(one_key_column.sql.ends_with("WHERE \"auth\".\"memberships\".\"org_id\" = $1 LIMIT $2"));
+
   // A slice's LIMIT gives way to get()'s; its OFFSET stays.
   SelectSpec sliced = users((col<&User::age> == 30).node());
   sliced.limit = 10;

@@ -94,7 +94,7 @@ std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& 
 
 Statement compile_select(const SelectSpec& spec);
 /// get()'s SELECT: the spec with LIMIT 2 (enough to tell one row from several), or no LIMIT
-/// when the WHERE clause pins a primary-key or unique field by equality.
+/// when the WHERE clause pins a single-column primary key or a unique field by equality.
 Statement compile_get(const SelectSpec& spec);
 /// SELECT count(*): a subquery when LIMIT, OFFSET or DISTINCT would change the count.
 Statement compile_count(const SelectSpec& spec);
