@@ -163,9 +163,16 @@ struct ClientCpu {
     stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
     return (user + nice + system + irq + softirq) * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
   }
-  // CPU time of every process named "postgres" on this machine (the backends of both
-  // clients; the throwaway server is the only one running during a bench).
-  static double server_busy() {
+  // Every process named "postgres" on this machine (the backends of both clients; the
+  // throwaway server is the only one running during a bench): CPU microseconds, and how
+  // often they went to sleep waiting (voluntary context switches: a backend that finds
+  // its pipeline empty sleeps, and pays a wake-up for the next query).
+  struct Server {
+    double busy_us = 0;
+    double sleeps = 0;
+  };
+  static Server server() {
+    Server out;
     double ticks = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
       const std::string pid = entry.path().filename().string();
@@ -183,12 +190,16 @@ struct ClientCpu {
         if (i == 15) stime = std::stod(field);
       }
       ticks += utime + stime;
+      std::ifstream status(entry.path() / "status");
+      while (std::getline(status, line))
+        if (line.starts_with("voluntary_ctxt_switches:")) out.sleeps += std::stod(line.substr(24));
     }
-    return ticks * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    out.busy_us = ticks * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+    return out;
   }
   std::pair<double, double> start = now();
   double machine_start = machine_busy();
-  double server_start = server_busy();
+  Server server_start = server();
   // Records user and system microseconds per query as W2_cpu_user / W2_cpu_sys samples.
   void record(const std::string& client, std::size_t n) const {
     const auto [user, sys] = now();
@@ -196,7 +207,9 @@ struct ClientCpu {
     samples.push_back({client, "W2_cpu_user", "us/query", "", per(user - start.first)});
     samples.push_back({client, "W2_cpu_sys", "us/query", "", per(sys - start.second)});
     samples.push_back({client, "W2_cpu_machine", "us/query", "", per(machine_busy() - machine_start)});
-    samples.push_back({client, "W2_cpu_server", "us/query", "", per(server_busy() - server_start)});
+    const Server end = server();
+    samples.push_back({client, "W2_cpu_server", "us/query", "", per(end.busy_us - server_start.busy_us)});
+    samples.push_back({client, "W2_server_sleeps", "per query", "", per(end.sleeps - server_start.sleeps)});
   }
 };
 
@@ -683,9 +696,12 @@ void summary() {
     auto sys = by.find({"W2_cpu_sys", client});
     auto machine = by.find({"W2_cpu_machine", client});
     auto server = by.find({"W2_cpu_server", client});
-    if (user != by.end() && sys != by.end() && machine != by.end() && server != by.end())
-      std::cout << fmt::format("W2 CPU {}: client {:.1f} us/query user, {:.1f} system; server {:.1f}; whole machine {:.1f} (medians)\n",
-                               client, median(user->second), median(sys->second), median(server->second), median(machine->second));
+    auto sleeps = by.find({"W2_server_sleeps", client});
+    if (user != by.end() && sys != by.end() && machine != by.end() && server != by.end() && sleeps != by.end())
+      std::cout << fmt::format("W2 CPU {}: client {:.1f} us/query user, {:.1f} system; server {:.1f}, {:.2f} backend sleeps/query; "
+                               "whole machine {:.1f} (medians)\n",
+                               client, median(user->second), median(sys->second), median(server->second), median(sleeps->second),
+                               median(machine->second));
   }
   for (const char* w : {"W3", "W7"})
     for (const char* client : {"matrx_orm", "libpq_raw"}) {

@@ -173,6 +173,21 @@ std::string enum_sql_name(std::string demangled) {
   return snake_case(demangled);
 }
 
+std::unique_ptr<FieldInfo> new_field_info(const char* member_name) {
+  auto f = std::make_unique<FieldInfo>();
+  f->name = member_name;
+  f->member = member_name;
+  return f;
+}
+
+ModelInfo build_model_info(std::string_view type_name, const ModelOptions& options,
+                           std::initializer_list<const FieldInfo*> fields) {
+  std::vector<FieldInfo> copies;
+  copies.reserve(fields.size());
+  for (const FieldInfo* f : fields) copies.push_back(*f);
+  return build_model_info(type_name, options, std::move(copies));
+}
+
 ModelInfo build_model_info(std::string_view type_name, const ModelOptions& options, std::vector<FieldInfo> fields) {
   ModelInfo m;
   m.name = std::string(type_name);

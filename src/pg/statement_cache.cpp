@@ -88,6 +88,9 @@ void StatementCache::clear() noexcept {
 }
 
 bool StatementCache::drops_statements(std::string_view sql) noexcept {
+  // Called for every statement sent: look at the first letter before comparing words.
+  const auto first = std::find_if(sql.begin(), sql.end(), [](char c) { return !std::isspace(static_cast<unsigned char>(c)) && c != '('; });
+  if (first == sql.end() || (*first != 'D' && *first != 'd')) return false;
   return starts_with_word(sql, "DISCARD") || starts_with_word(sql, "DEALLOCATE");
 }
 

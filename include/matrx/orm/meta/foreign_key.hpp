@@ -11,31 +11,36 @@
 namespace matrx::orm {
 
 namespace options {
+// Compiled once in the library (src/meta/options.cpp): a model's definition calls these
+// instead of inlining copies of ForeignKeyInfo's strings.
 struct References {
   ForeignKeyInfo fk;
-  void apply(FieldInfo& f) const { f.foreign_key = fk; }
+  References();
+  References(const References&);
+  References(References&&) noexcept;
+  References& operator=(const References&);
+  References& operator=(References&&) noexcept;
+  ~References();
+  void apply(FieldInfo& f) const;
   /// ON DELETE action for migrations: "CASCADE", "SET NULL", "RESTRICT", "NO ACTION".
-  References on_delete(std::string action) const { auto c = *this; c.fk.on_delete = std::move(action); return c; }
-  References on_update(std::string action) const { auto c = *this; c.fk.on_update = std::move(action); return c; }
+  References on_delete(std::string action) const;
+  References on_update(std::string action) const;
   /// The referenced field (default: the target's primary key).
-  References to_field(std::string field) const { auto c = *this; c.fk.to_field = std::move(field); return c; }
+  References to_field(std::string field) const;
   /// The target lives in another registered database: fetches go to its pool.
-  References to_db(std::string database) const { auto c = *this; c.fk.to_db = std::move(database); return c; }
-  References to_schema(std::string schema) const { auto c = *this; c.fk.to_schema = std::move(schema); return c; }
+  References to_db(std::string database) const;
+  References to_schema(std::string schema) const;
 };
+/// A reference to the model whose ModelInfo `target` returns.
+References references_to(const ModelInfo& (*target)());
+
 }  // namespace options
 
 template <Described Target>
 options::References references() {
-  options::References r;
-  r.fk.target_info = &model_info<Target>;
-  return r;
+  return options::references_to(&model_info<Target>);
 }
 /// By registered name (type name or table): for self-references and cycles.
-inline options::References references(std::string target) {
-  options::References r;
-  r.fk.target_name = std::move(target);
-  return r;
-}
+options::References references(std::string target);
 
 }  // namespace matrx::orm

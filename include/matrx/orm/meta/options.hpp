@@ -24,14 +24,16 @@ struct Version { void apply(FieldInfo& f) const { f.version = true; } };
 struct AutoNow { void apply(FieldInfo& f) const { f.auto_now = true; } };
 struct AutoNowAdd { void apply(FieldInfo& f) const { f.auto_now_add = true; } };
 /// Store nlohmann::json as json rather than jsonb.
-struct PlainJson { void apply(FieldInfo& f) const { f.sql_type = "json"; } };
+struct PlainJson { void apply(FieldInfo& f) const; };
 struct MaxLength { std::size_t n; void apply(FieldInfo& f) const { f.max_length = n; } };
 struct Precision { int precision, scale; void apply(FieldInfo& f) const { f.precision = precision; f.scale = scale; } };
 struct Dimensions { int n; void apply(FieldInfo& f) const { f.dimensions = n; } };
-struct DbDefault { std::string sql; void apply(FieldInfo& f) const { f.default_kind = DefaultKind::database; f.db_default = sql; } };
-struct Column { std::string name; void apply(FieldInfo& f) const { f.name = name; } };
-struct Choices { std::vector<std::string> values; void apply(FieldInfo& f) const { f.choices = values; } };
-struct EnumType { std::string name; void apply(FieldInfo& f) const { f.enum_type = name; } };
+// The options that carry strings apply out of line (src/meta/options.cpp), so a model's
+// definition calls them instead of inlining string copies.
+struct DbDefault { std::string sql; void apply(FieldInfo& f) const; };
+struct Column { std::string name; void apply(FieldInfo& f) const; };
+struct Choices { std::vector<std::string> values; void apply(FieldInfo& f) const; };
+struct EnumType { std::string name; void apply(FieldInfo& f) const; };
 /// A client-side default computed at insert time (see orm::default_fn).
 template <class F>
 struct DefaultFn {
@@ -70,77 +72,66 @@ options::DefaultFn<F> default_fn(F make) { return {std::move(make)}; }
 inline options::EnumType enum_type(std::string name) { return {std::move(name)}; }
 
 /// Model-level options: orm::table("users").schema("auth").database("main").
+/// The builders and special members are compiled once in the library (src/meta/options.cpp):
+/// every MATRX_MODEL chains and moves these, and inlined copies of a dozen strings and
+/// vectors in each model's definition were a large part of a translation unit's build time.
 struct ModelOptions {
   std::string table_name, schema_name, database_name;
   bool is_abstract = false;
   CachePolicy cache_policy = CachePolicy::short_term;
   std::optional<std::chrono::seconds> cache_timeout_seconds{};
   std::size_t cache_max = 100'000;
-  /// At most this many cached objects; beyond it expired entries go first, then the oldest.
-  ModelOptions cache_max_entries(std::size_t n) const { auto c = *this; c.cache_max = n; return c; }
   bool is_unfetchable = false;
   std::vector<ManyToManyInfo> many_to_many_relations{};
   std::vector<InverseForeignKeyInfo> inverse_relations{};
+  std::vector<IndexInfo> index_list{};
+  std::vector<std::vector<std::string>> unique_sets{};
+  std::vector<CheckInfo> check_list{};
+
+  ModelOptions();
+  ModelOptions(const ModelOptions&);
+  ModelOptions(ModelOptions&&) noexcept;
+  ModelOptions& operator=(const ModelOptions&);
+  ModelOptions& operator=(ModelOptions&&) noexcept;
+  ~ModelOptions();
+
+  /// At most this many cached objects; beyond it expired entries go first, then the oldest.
+  ModelOptions cache_max_entries(std::size_t n) const;
   /// Names an inverse foreign key: .inverse_foreign_key("posts", "Post", "author_id") lets
   /// fetch_ifk<Post>(author, "posts") and fetch_ifks() use the name "posts".
   ModelOptions inverse_foreign_key(std::string name, std::string from_model, std::string from_field,
-                                   std::string referenced_field = {}) const {
-    auto c = *this;
-    c.inverse_relations.push_back(InverseForeignKeyInfo{std::move(name), std::move(from_model), std::move(from_field),
-                                                        std::move(referenced_field)});
-    return c;
-  }
+                                   std::string referenced_field = {}) const;
   /// Relation fetches to this model log one warning and return nothing (the original's
   /// _unfetchable).
-  ModelOptions unfetchable() const { auto c = *this; c.is_unfetchable = true; return c; }
+  ModelOptions unfetchable() const;
   /// A many-to-many relation through an existing junction table:
   /// .many_to_many("tags", "post_tags", "post_id", "tag_id", "Tag").
   ModelOptions many_to_many(std::string name, std::string junction, std::string source_column,
-                            std::string target_column, std::string target_model) const {
-    auto c = *this;
-    c.many_to_many_relations.push_back(ManyToManyInfo{std::move(name), std::move(junction), std::move(source_column),
-                                                      std::move(target_column), std::move(target_model)});
-    return c;
-  }
+                            std::string target_column, std::string target_model) const;
   /// A declarative many-to-many: .many_to_many("tags", "Tag"). The junction is the two table
   /// names sorted and joined with "_" ("posts_tags") unless `junction` names it; its columns
   /// are snake_case(model) + "_id" ("post_id", "tag_id"), or from_…/to_… when a model
   /// relates to itself (the original gave both columns one name).
-  ModelOptions many_to_many(std::string name, std::string target_model, std::string junction = {}) const {
-    auto c = *this;
-    c.many_to_many_relations.push_back(ManyToManyInfo{std::move(name), std::move(junction), {}, {}, std::move(target_model)});
-    return c;
-  }
-  std::vector<IndexInfo> index_list{};
-  std::vector<std::vector<std::string>> unique_sets{};
-  std::vector<CheckInfo> check_list{};
+  ModelOptions many_to_many(std::string name, std::string target_model, std::string junction = {}) const;
   /// A composite, partial, unique or method-specific index, created by makemigrations:
   /// .index({.columns = {"author_id", "created_at"}}), .index({.columns = {"embedding"},
   /// .method = "hnsw", .opclass = "vector_cosine_ops"}), .index({.columns = {"email"},
   /// .unique = true, .where = "deleted_at IS NULL"}).
-  ModelOptions index(IndexInfo i) const { auto c = *this; c.index_list.push_back(std::move(i)); return c; }
+  ModelOptions index(IndexInfo i) const;
   /// A composite unique constraint: .unique_together({"post_id", "tag_id"}).
-  ModelOptions unique_together(std::vector<std::string> columns) const {
-    auto c = *this;
-    c.unique_sets.push_back(std::move(columns));
-    return c;
-  }
+  ModelOptions unique_together(std::vector<std::string> columns) const;
   /// A CHECK constraint: .check("positive_age", "age >= 0").
-  ModelOptions check(std::string name, std::string expression) const {
-    auto c = *this;
-    c.check_list.push_back(CheckInfo{std::move(name), std::move(expression)});
-    return c;
-  }
-  ModelOptions schema(std::string s) const { auto c = *this; c.schema_name = std::move(s); return c; }
+  ModelOptions check(std::string name, std::string expression) const;
+  ModelOptions schema(std::string s) const;
   /// StateManager policy: orm::table("users").cache(orm::CachePolicy::long_term).
-  ModelOptions cache(CachePolicy p) const { auto c = *this; c.cache_policy = p; return c; }
+  ModelOptions cache(CachePolicy p) const;
   /// An explicit cache duration that overrides the policy's.
-  ModelOptions cache_timeout(std::chrono::seconds t) const { auto c = *this; c.cache_timeout_seconds = t; return c; }
-  ModelOptions database(std::string d) const { auto c = *this; c.database_name = std::move(d); return c; }
+  ModelOptions cache_timeout(std::chrono::seconds t) const;
+  ModelOptions database(std::string d) const;
 };
 /// Table name of a model; empty ("") means snake_case of the type name.
-inline ModelOptions table(std::string name) { return ModelOptions{std::move(name), {}, {}, false}; }
+ModelOptions table(std::string name);
 /// The default: table named after the type.
-inline ModelOptions defaults() { return ModelOptions{}; }
+ModelOptions defaults();
 
 }  // namespace matrx::orm

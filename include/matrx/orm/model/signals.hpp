@@ -29,43 +29,41 @@ struct SignalContext {
   bool created = false;  ///< post_save/post_create: the row was inserted
 };
 
+namespace detail {
+// The receivers of one signal, type-erased: sending is one coroutine compiled once in the
+// library (src/model/signals.cpp), not one per model.
+class SignalCore {
+ public:
+  using Erased = std::function<boost::asio::awaitable<void>(void*, const SignalContext&)>;
+  std::size_t connect(Erased receiver);
+  bool disconnect(std::size_t id);
+  std::size_t size() const;
+  /// Runs the receivers connected when called, in connection order, one after another.
+  boost::asio::awaitable<void> send(void* obj, SignalContext context) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::pair<std::size_t, Erased>> receivers_;
+  std::size_t next_id_ = 0;
+};
+}  // namespace detail
+
 template <class M>
 class Signal {
  public:
   using Receiver = std::function<boost::asio::awaitable<void>(M&, const SignalContext&)>;
 
-  /// Adds a receiver; returns an id for disconnect().
   std::size_t connect(Receiver receiver) {
-    std::lock_guard lock(mutex_);
-    receivers_.emplace_back(++next_id_, std::move(receiver));
-    return next_id_;
+    return core_.connect([r = std::move(receiver)](void* obj, const SignalContext& c) { return r(*static_cast<M*>(obj), c); });
   }
-  /// Removes a receiver; false if the id is unknown.
-  bool disconnect(std::size_t id) {
-    std::lock_guard lock(mutex_);
-    return std::erase_if(receivers_, [&](const auto& r) { return r.first == id; }) > 0;
-  }
-  std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return receivers_.size();
-  }
-  /// Runs every receiver in order; the first exception propagates.
-  boost::asio::awaitable<void> send(M& obj, SignalContext context) const {
-    std::vector<std::pair<std::size_t, Receiver>> snapshot;
-    {
-      std::lock_guard lock(mutex_);
-      snapshot = receivers_;
-    }
-    for (const auto& [id, receiver] : snapshot) co_await receiver(obj, context);
-  }
+  bool disconnect(std::size_t id) { return core_.disconnect(id); }
+  std::size_t size() const { return core_.size(); }
+  boost::asio::awaitable<void> send(M& obj, SignalContext context) const { return core_.send(&obj, context); }
 
  private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<std::size_t, Receiver>> receivers_;
-  std::size_t next_id_ = 0;
+  detail::SignalCore core_;
 };
 
-/// The signals of model M.
 template <class M>
 struct signals {
   static Signal<M>& pre_save() { static Signal<M> s; return s; }
