@@ -357,6 +357,23 @@ bool pins_unique_row(const query::Node& n, const ModelInfo& model) {
 // get() fetches at most two rows, enough to tell one from several. When the WHERE clause pins
 // a unique field the LIMIT is left out: it cannot change the result, and the server's Limit
 // node costs a point select about a tenth of its server time (measured, W2).
+query::NodePtr check_where(const SelectSpec& spec, query::NodePtr node, const char* operation) {
+  if (query::contains_aggregate(*node))
+    throw QueryError(fmt::format("{}() cannot test an aggregate", operation),
+                     ErrorContext{.model = spec.model->name, .operation = operation, .hint = "use having() for conditions on aggregates"});
+  if (query::contains_window(*node))
+    throw QueryError(fmt::format("{}() cannot test a window function (PostgreSQL evaluates them after WHERE)", operation),
+                     ErrorContext{.model = spec.model->name, .operation = operation,
+                                  .hint = "filter the annotated rows in C++, or use a subquery"});
+  return node;
+}
+
+void check_rows_are_objects(const SelectSpec& spec, const char* operation) {
+  if (spec.group_by)
+    throw QueryError(fmt::format("{}(): a grouped query returns groups, not {} objects", operation, spec.model->name),
+                     ErrorContext{.model = spec.model->name, .operation = operation, .hint = "use values()"});
+}
+
 Statement compile_get(const SelectSpec& spec) {
   pg::Params params;
   Writer w(model_of(spec), params);

@@ -79,6 +79,11 @@ void validate_object(const M& obj) {
 }
 
 /// Appends "($1, $2, DEFAULT, …)" for one object.
+/// One cell of a VALUES row: "DEFAULT", or the next placeholder with `value` bound to it
+/// (compiled once, in the library: append_values_row is instantiated per model).
+void append_default_cell(std::string& sql, bool& first);
+void append_param_cell(std::string& sql, pg::Params& params, bool& first, const Param& value);
+
 template <Described M>
 void append_values_row(std::string& sql, pg::Params& params, const M& obj, const std::vector<std::size_t>& cols) {
   const ModelInfo& m = model_info<M>();
@@ -86,15 +91,10 @@ void append_values_row(std::string& sql, pg::Params& params, const M& obj, const
   bool first = true;
   for_each_field<M>([&](const auto& f, std::size_t i) {
     if (std::find(cols.begin(), cols.end(), i) == cols.end()) return;
-    if (!first) sql += ", ";
-    first = false;
     const FieldInfo& info = m.fields[i];
     const auto& value = obj.*(f.member);
-    if (info.has_server_default() && is_unset(value)) { sql += "DEFAULT"; return; }
-    const Param p = encode_member(value, info);
-    if (p.null) params.add_null(p.oid);
-    else params.add_encoded(p.bytes, p.oid, p.binary);
-    sql += fmt::format("${}", params.size());
+    if (info.has_server_default() && is_unset(value)) append_default_cell(sql, first);
+    else append_param_cell(sql, params, first, encode_member(value, info));
   });
   sql += ")";
 }
@@ -122,17 +122,18 @@ inline std::vector<std::size_t> field_indexes(const ModelInfo& m, const std::vec
 
 /// INSERT … VALUES (…), … ON CONFLICT (conflict) DO UPDATE SET update = EXCLUDED.update
 /// [, version + 1 guarded by the expected version] RETURNING every field, (xmax = 0).
+/// The columns an upsert updates on conflict (`update`, or when empty every field but the
+/// conflict fields, the keys and creation times). Throws ValidationError.
+std::vector<std::size_t> upsert_update_fields(const ModelInfo& m, const std::vector<std::size_t>& conflict,
+                                              std::vector<std::size_t> update);
+/// " ON CONFLICT (…) DO UPDATE SET … [WHERE version matches] RETURNING …, (xmax = 0)".
+std::string upsert_tail(const ModelInfo& m, const std::vector<std::size_t>& conflict, const std::vector<std::size_t>& update);
+
 template <Described M>
 Statement upsert_statement(const M* objs, std::size_t n, const std::vector<std::size_t>& conflict,
                            std::vector<std::size_t> update) {
   const ModelInfo& m = model_info<M>();
-  if (conflict.empty())
-    throw ValidationError(fmt::format("{}: upsert needs at least one conflict field", m.name), ErrorContext{.model = m.name});
-  if (update.empty())  // every other field, but keys and creation times keep their values
-    for (std::size_t i = 0; i < m.fields.size(); ++i)
-      if (std::find(conflict.begin(), conflict.end(), i) == conflict.end() && !m.fields[i].auto_now_add &&
-          !m.fields[i].primary_key)
-        update.push_back(i);
+  update = upsert_update_fields(m, conflict, std::move(update));
   std::vector<std::size_t> cols(m.fields.size());
   for (std::size_t i = 0; i < cols.size(); ++i) cols[i] = i;
   Statement s;
@@ -141,28 +142,7 @@ Statement upsert_statement(const M* objs, std::size_t n, const std::vector<std::
     if (k) s.sql += ", ";
     append_values_row(s.sql, s.params, objs[k], cols);
   }
-  s.sql += " ON CONFLICT (" + column_list(m, conflict) + ") DO UPDATE SET ";
-  bool first = true;
-  for (auto i : update) {
-    if (std::find(conflict.begin(), conflict.end(), i) != conflict.end()) continue;
-    if (!first) s.sql += ", ";
-    first = false;
-    const std::string name = quote_identifier(m.fields[i].name);
-    if (m.version_field && *m.version_field == i) s.sql += name + " = " + m.qualified_table() + "." + name + " + 1";
-    else s.sql += name + " = EXCLUDED." + name;
-  }
-  if (m.version_field && std::find(update.begin(), update.end(), *m.version_field) == update.end()) {
-    const std::string v = quote_identifier(m.fields[*m.version_field].name);
-    s.sql += (first ? "" : ", ") + v + " = " + m.qualified_table() + "." + v + " + 1";
-    first = false;
-  }
-  if (first)
-    throw ValidationError(fmt::format("{}: no fields to update on conflict", m.name), ErrorContext{.model = m.name});
-  if (m.version_field) {
-    const std::string v = quote_identifier(m.fields[*m.version_field].name);
-    s.sql += " WHERE " + m.qualified_table() + "." + v + " = EXCLUDED." + v;
-  }
-  s.sql += " RETURNING " + select_list(m, {}) + ", (xmax = 0) AS matrx_inserted";
+  s.sql += upsert_tail(m, conflict, update);
   return s;
 }
 

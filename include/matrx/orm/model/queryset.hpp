@@ -541,20 +541,9 @@ class QuerySet {
     return std::any_of(spec_.annotations.begin(), spec_.annotations.end(), [&](const auto& a) { return a.alias == name; });
   }
   query::NodePtr checked_where(query::NodePtr node, const char* operation) const {
-    if (query::contains_aggregate(*node))
-      throw QueryError(fmt::format("{}() cannot test an aggregate", operation),
-                       ErrorContext{.model = spec_.model->name, .operation = operation, .hint = "use having() for conditions on aggregates"});
-    if (query::contains_window(*node))
-      throw QueryError(fmt::format("{}() cannot test a window function (PostgreSQL evaluates them after WHERE)", operation),
-                       ErrorContext{.model = spec_.model->name, .operation = operation,
-                                    .hint = "filter the annotated rows in C++, or use a subquery"});
-    return node;
+    return check_where(spec_, std::move(node), operation);
   }
-  void check_rows_are_objects(const char* operation) const {
-    if (spec_.group_by)
-      throw QueryError(fmt::format("{}(): a grouped query returns groups, not {} objects", operation, spec_.model->name),
-                       ErrorContext{.model = spec_.model->name, .operation = operation, .hint = "use values()"});
-  }
+  void check_rows_are_objects(const char* operation) const { orm::check_rows_are_objects(spec_, operation); }
   OrderTerm order_term(std::string_view n) const {
     const bool desc = !n.empty() && n.front() == '-';
     const std::string_view name = desc ? n.substr(1) : n;

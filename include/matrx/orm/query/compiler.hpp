@@ -93,6 +93,11 @@ std::string renumber_placeholders(std::string_view sql, std::size_t offset, std:
 std::string select_list(const ModelInfo& model, const std::vector<std::size_t>& columns);
 
 Statement compile_select(const SelectSpec& spec);
+/// The condition of filter()/exclude(), refused when it tests an aggregate (use having())
+/// or a window function (PostgreSQL evaluates those after WHERE). Throws QueryError.
+query::NodePtr check_where(const SelectSpec& spec, query::NodePtr node, const char* operation);
+/// Refuses to read a grouped query as model objects (its rows are groups). Throws QueryError.
+void check_rows_are_objects(const SelectSpec& spec, const char* operation);
 /// get()'s SELECT: the spec with LIMIT 2 (enough to tell one row from several), or no LIMIT
 /// when the WHERE clause pins a single-column primary key or a unique field by equality.
 Statement compile_get(const SelectSpec& spec);
