@@ -10,6 +10,10 @@
 #include "matrx/orm/model/transaction.hpp"
 #include "matrx/orm/pg/database.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/this_coro.hpp>
 
 namespace asio = boost::asio;
@@ -141,6 +145,14 @@ asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& mod
   co_return results;
 }
 
+namespace {
+// The decoding branch of stream_statement's pair (FETCH the next chunk, decode this one).
+asio::awaitable<void> handle_chunk(const std::function<void(const pg::Result&)>& on_chunk, const pg::Result& chunk) {
+  on_chunk(chunk);
+  co_return;
+}
+}  // namespace
+
 asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const Statement& statement, std::size_t chunk_rows,
                                                 std::function<void(const pg::Result&)> on_chunk,
                                                 std::string_view operation, std::string_view database) {
@@ -166,11 +178,21 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
     }
     co_await conn->execute(declare, statement.params);
     statement_counter.fetch_add(1, std::memory_order_relaxed);
-    for (;;) {
-      pg::Result chunk = co_await conn->execute(fetch);
-      if (chunk.rows() == 0) break;
+    // One FETCH ahead: the next chunk is on the wire while this one is decoded, so the
+    // server reads rows while the client hydrates them (W7, docs/performance.md). At most
+    // two chunks are held at once. Both branches always finish: an exception from on_chunk
+    // waits for the FETCH instead of cancelling it, so a caller's transaction stays usable.
+    const auto executor = co_await asio::this_coro::executor;
+    pg::Result chunk = co_await conn->execute(fetch);
+    while (chunk.rows() > 0) {
       rows += static_cast<std::uint64_t>(chunk.rows());
-      on_chunk(chunk);
+      auto [order, fetch_error, next, chunk_error] =
+          co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, conn->execute(fetch), asio::deferred),
+                                                           asio::co_spawn(executor, handle_chunk(on_chunk, chunk), asio::deferred))
+              .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+      if (chunk_error) std::rethrow_exception(chunk_error);
+      if (fetch_error) std::rethrow_exception(fetch_error);
+      chunk = std::move(next);
     }
     co_await conn->execute(close);
     if (own) co_await conn->execute("COMMIT");

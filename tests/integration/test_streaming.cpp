@@ -58,6 +58,21 @@ TEST_CASE("for_each_chunk streams rows in bounded chunks through a cursor", "[db
     CHECK_THROWS_WITH(co_await all.for_each_chunk(100, stop), "stop");
     const auto count = co_await orm::objects<User>().count();
     CHECK(count == 2500);
+    // The next FETCH is already in flight when the callback throws: it is waited for, not
+    // cancelled, so a caller's transaction goes on and commits.
+    std::int64_t counted_inside = -1;
+    co_await orm::transaction([&]() -> awaitable<void> {
+      try {
+        co_await all.for_each_chunk(100, stop);
+      } catch (const std::runtime_error&) {
+      }
+      counted_inside = co_await orm::objects<User>().count();
+      User late{.username = "late", .age = 1};
+      co_await orm::create(late);
+    }());
+    CHECK(counted_inside == 2500);
+    const auto after_commit = co_await orm::objects<User>().count();
+    CHECK(after_commit == 2501);
     const auto zero = orm::objects<User>();
     const auto ignore = [](std::vector<User>&) {};
     CHECK_THROWS_AS(co_await zero.for_each_chunk(0, ignore), orm::QueryError);
