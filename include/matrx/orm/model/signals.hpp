@@ -53,17 +53,22 @@ class Signal {
  public:
   using Receiver = std::function<boost::asio::awaitable<void>(M&, const SignalContext&)>;
 
+  /// Adds a receiver; returns an id for disconnect().
   std::size_t connect(Receiver receiver) {
     return core_.connect([r = std::move(receiver)](void* obj, const SignalContext& c) { return r(*static_cast<M*>(obj), c); });
   }
+  /// Removes a receiver; false if the id is unknown.
   bool disconnect(std::size_t id) { return core_.disconnect(id); }
   std::size_t size() const { return core_.size(); }
+  /// Runs every receiver in order; the first exception propagates. `obj` must outlive the
+  /// await (the caller's co_await of the returned awaitable).
   boost::asio::awaitable<void> send(M& obj, SignalContext context) const { return core_.send(&obj, context); }
 
  private:
   detail::SignalCore core_;
 };
 
+/// The signals of model M.
 template <class M>
 struct signals {
   static Signal<M>& pre_save() { static Signal<M> s; return s; }
