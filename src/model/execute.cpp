@@ -186,6 +186,10 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
     pg::Result chunk = co_await conn->execute(fetch);
     while (chunk.rows() > 0) {
       rows += static_cast<std::uint64_t>(chunk.rows());
+      if (static_cast<std::size_t>(chunk.rows()) < chunk_rows) {  // a short chunk is the last: nothing to fetch ahead
+        on_chunk(chunk);
+        break;
+      }
       auto [order, fetch_error, next, chunk_error] =
           co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, conn->execute(fetch), asio::deferred),
                                                            asio::co_spawn(executor, handle_chunk(on_chunk, chunk), asio::deferred))

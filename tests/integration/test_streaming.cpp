@@ -41,6 +41,13 @@ TEST_CASE("for_each_chunk streams rows in bounded chunks through a cursor", "[db
     CHECK(buffer_reused);
     CHECK(last_id == users.back().id);
 
+    // A row count that is a multiple of the chunk size ends on an empty FETCH.
+    std::vector<std::size_t> even_sizes;
+    const auto sizes_only = [&](std::vector<User>& chunk) { even_sizes.push_back(chunk.size()); };
+    const std::uint64_t even = co_await all.for_each_chunk(500, sizes_only);
+    CHECK(even == 2500);
+    CHECK(even_sizes == std::vector<std::size_t>(5, 500));
+
     // Parameters of the filter travel with DECLARE; a transaction of the caller's is used.
     std::uint64_t young = 0;
     const auto filtered = orm::objects<User>().filter(Q("age__lt", 10));
