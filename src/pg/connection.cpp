@@ -78,7 +78,8 @@ using RequestPtr = std::shared_ptr<ExecRequest>;
 // Thread-safety: a mutex, not a strand. Every entry point (a caller's submit, the socket's
 // read and write handlers, a cancellation, close) takes the lock while it touches libpq and
 // the queues, so a query is sent from the caller's own thread without a hop through the
-// executor. Results decided under the lock are delivered after it is released (Locked):
+// executor. Results decided under the lock are delivered, and server notices logged, after
+// it is released (Locked):
 // from the socket's handlers by dispatch, which resumes a coroutine of the same io_context
 // inline instead of posting it (one scheduler round trip less per query).
 class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
@@ -89,11 +90,14 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     Locked(const Locked&) = delete;
     Locked& operator=(const Locked&) = delete;
     ~Locked() {
-      if (core_.ready_.empty()) return;
+      if (core_.ready_.empty() && core_.notices_.empty()) return;
       boost::container::small_vector<RequestPtr, 8> ready(std::make_move_iterator(core_.ready_.begin()),
                                                           std::make_move_iterator(core_.ready_.end()));
       core_.ready_.clear();
+      auto notices = std::move(core_.notices_);
+      core_.notices_.clear();
       lock_.unlock();
+      for (auto& [level, text] : notices) log(level, text);  // before the results they precede
       for (auto& req : ready) core_.deliver(req, here_);
     }
 
@@ -480,12 +484,12 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
       fatal_sqlstate_ = state ? state : "";
       fatal_message_ = primary ? primary : message;
-      log(LogLevel::warning, fmt::format("server closed an idle connection: {}", message));
+      notices_.emplace_back(LogLevel::warning, fmt::format("server closed an idle connection: {}", message));
       return;
     }
     const LogLevel level = sev == "WARNING" ? LogLevel::warning : sev == "DEBUG" || sev == "LOG" ? LogLevel::debug
                                                                                                   : LogLevel::notice;
-    log(level, fmt::format("server {}: {}", sev, message));
+    notices_.emplace_back(level, fmt::format("server {}: {}", sev, message));
   }
 
   // Reads what arrived. Notifications are collected in `notes`: the caller hands them to
@@ -670,6 +674,9 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   asio::any_io_executor executor_;
   std::mutex mutex_;  // see the class comment
   std::vector<RequestPtr> ready_;  // decided under the lock, delivered after it (Locked)
+  // Server notices, parsed by libpq under the lock and logged after it (Locked): a log hook
+  // may call back into this connection without deadlocking.
+  std::vector<std::pair<LogLevel, std::string>> notices_;
   PGconn* conn_;
   asio::posix::stream_descriptor socket_;
   PoolerMode mode_;

@@ -286,6 +286,24 @@ TEST_CASE("server notices reach the log hook", "[db][connection]") {
   CHECK(seen[0].find("hello 42") != std::string::npos);
 }
 
+// Notices are parsed while the connection's lock is held and logged after it is released:
+// a hook that calls back into the same connection must not deadlock (it did before).
+TEST_CASE("a log hook may call into the connection that raised the notice", "[db][connection]") {
+  std::atomic<test::pg::Connection*> current{nullptr};
+  std::string version_seen;
+  orm::set_log_handler([&](orm::LogLevel level, std::string_view) {
+    if (auto* c = current.load(); c && level == orm::LogLevel::notice) version_seen = c->server_parameter("server_version");
+  });
+  test::run([&]() -> awaitable<void> {
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    current = &c;
+    co_await c.execute("DO $$ BEGIN RAISE NOTICE 'hook'; END $$");
+    current = nullptr;
+  });
+  orm::set_log_handler(nullptr);
+  CHECK(version_seen.starts_with("15"));
+}
+
 TEST_CASE("connect failures are ConnectionErrors that never show the password", "[db][connection][secrets]") {
   test::run([]() -> awaitable<void> {
     test::pg::ConnectOptions o;
