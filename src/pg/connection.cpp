@@ -801,9 +801,14 @@ asio::awaitable<Result> submit_request(std::shared_ptr<detail::ConnectionCore> c
                                                                                                    core->executor());
     auto& slot = req->completion->slot();
     if (slot.is_connected()) {
+      // Weak references only: the handler may outlive the query (see Completion::complete);
+      // a late emit finds the request finished and does nothing.
       std::weak_ptr<detail::ExecRequest> weak = req;
-      slot.assign([core, weak](asio::cancellation_type) {
-        if (auto r = weak.lock()) core->abandon(r);
+      std::weak_ptr<detail::ConnectionCore> weak_core = core;
+      slot.assign([weak_core, weak](asio::cancellation_type) {
+        auto c = weak_core.lock();
+        auto r = weak.lock();
+        if (c && r) c->abandon(r);
       });
     }
     core->submit(req);

@@ -289,10 +289,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           auto& slot = waiter->completion->slot();
           if (slot.is_connected()) {
             std::weak_ptr<Waiter> weak = waiter;
-            auto self = shared_from_this();
-            // Complete outside the slot handler: completing clears the slot, which must not
-            // happen while its own handler runs.
-            slot.assign([self, weak](asio::cancellation_type) {
+            std::weak_ptr<PoolCore> weak_self = shared_from_this();
+            // Weak references only: the handler may outlive the wait (see
+            // Completion::complete). It completes through a post, outside the emit.
+            slot.assign([weak_self, weak](asio::cancellation_type) {
+              auto self = weak_self.lock();
+              if (!self) return;
               asio::post(self->ex_, [self, weak] {
                 auto w = weak.lock();
                 if (!w) return;

@@ -21,7 +21,14 @@ template <class... Args>
 class Completion {
  public:
   virtual ~Completion() = default;
-  /// Completes once; later calls are ignored. Clears the cancellation slot first.
+  /// Completes once; later calls are ignored.
+  ///
+  /// The cancellation slot is left alone: it belongs to the awaiting coroutine's side, which
+  /// may be emitting on it from another thread at this very moment (a `||` whose other
+  /// branch finished), and Asio's slots are not thread-safe (ThreadSanitizer caught the
+  /// clear racing with an emit). Like Asio's own operations, the handler installed there
+  /// must therefore tolerate a late emit: it holds only weak references and finds the
+  /// operation finished. The coroutine's next operation replaces it.
   void complete(Args... args) { finish(false, std::move(args)...); }
   /// Like complete(), but may run the handler before returning (asio::dispatch). Only for
   /// callers that hold no lock and are not inside the operation's initiation.
@@ -36,7 +43,6 @@ class Completion {
   void finish(bool here, Args... args) {
     if (done_) return;
     done_ = true;
-    if (slot_.is_connected()) slot_.clear();
     do_complete(here, std::move(args)...);
   }
 
