@@ -63,6 +63,21 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   const PoolConfig& config() const { return config_; }
   asio::any_io_executor executor() const { return ex_; }
 
+  // A slot counted in size_ but not yet holding an open connection: released (passed to a
+  // waiter, or size_ shrinks) when the guard goes out of scope armed.
+  struct SlotGuard {
+    PoolCore* pool;
+    bool armed = true;
+    explicit SlotGuard(PoolCore* p) : pool(p) {}
+    SlotGuard(const SlotGuard&) = delete;
+    SlotGuard& operator=(const SlotGuard&) = delete;
+    ~SlotGuard() {
+      if (!armed) return;
+      std::lock_guard lock(pool->mutex_);
+      pool->release_slot_locked();
+    }
+  };
+
   asio::awaitable<PooledConnection> acquire() {
     using namespace asio::experimental::awaitable_operators;
     const auto deadline = Clock::now() + config_.acquire_timeout;
@@ -108,7 +123,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         ready->release();  // broken: give_back() closes it and frees the slot
         continue;
       }
-      if (reserve) co_return co_await open_reserved(deadline);
+      if (reserve) {
+        SlotGuard slot{this};
+        co_return co_await open_reserved(deadline, slot);
+      }
 
       // Wait for a connection or a slot, bounded by the deadline, cancellable.
       asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
@@ -130,8 +148,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           ++stats_.acquire_timeouts;
           throw timeout_error_locked();
         }
+        waiter->reserved = false;  // the slot is ours now: the guard below returns it on failure
       }
-      co_return co_await open_reserved(deadline);
+      SlotGuard slot{this};
+      co_return co_await open_reserved(deadline, slot);
     }
   }
 
@@ -223,7 +243,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         if (closed_ || size_ >= config_.min_size) co_return;
         ++size_;
       }
-      PooledConnection c = co_await open_reserved(Clock::now() + config_.acquire_timeout);
+      SlotGuard slot{this};
+      PooledConnection c = co_await open_reserved(Clock::now() + config_.acquire_timeout, slot);
       c.release();
     }
   }
@@ -414,8 +435,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     if (refill) {
       asio::co_spawn(ex_, [self = shared_from_this()]() -> asio::awaitable<void> {
+        SlotGuard slot{self.get()};
         try {
-          PooledConnection c = co_await self->open_reserved(Clock::now() + self->config_.acquire_timeout);
+          PooledConnection c = co_await self->open_reserved(Clock::now() + self->config_.acquire_timeout, slot);
         } catch (const std::exception& e) {
           log(LogLevel::warning, fmt::format("connection pool could not reopen a connection: {}", e.what()));
         }
@@ -459,17 +481,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   // Opens a connection for a slot already counted in size_, retrying with backoff until
   // the deadline. The slot is released on failure or cancellation.
-  asio::awaitable<PooledConnection> open_reserved(Clock::time_point deadline) {
+  // Opens a connection for a slot already counted in size_; `slot` is disarmed once the
+  // connection is open. The caller arms it before co_awaiting this: a coroutine whose
+  // cancellation was already requested throws at that co_await without running this body,
+  // and the slot must still go back (a cancellation storm leaked every slot that way).
+  asio::awaitable<PooledConnection> open_reserved(Clock::time_point deadline, SlotGuard& guard) {
     using namespace asio::experimental::awaitable_operators;
-    struct SlotGuard {
-      PoolCore* pool;
-      bool armed = true;
-      ~SlotGuard() {
-        if (!armed) return;
-        std::lock_guard lock(pool->mutex_);
-        pool->release_slot_locked();
-      }
-    } guard{this};
     auto backoff = config_.backoff_initial;
     auto ex = co_await asio::this_coro::executor;
     for (;;) {
