@@ -480,11 +480,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   // Opens a connection for a slot already counted in size_, retrying with backoff until
-  // the deadline. The slot is released on failure or cancellation.
-  // Opens a connection for a slot already counted in size_; `slot` is disarmed once the
-  // connection is open. The caller arms it before co_awaiting this: a coroutine whose
-  // cancellation was already requested throws at that co_await without running this body,
-  // and the slot must still go back (a cancellation storm leaked every slot that way).
+  // the deadline; `guard` is disarmed once the connection is open. The caller creates the
+  // guard before co_awaiting this: a coroutine whose cancellation was already requested
+  // throws at that co_await without running this body, and the slot must still go back
+  // (a cancellation storm leaked every slot that way).
   asio::awaitable<PooledConnection> open_reserved(Clock::time_point deadline, SlotGuard& guard) {
     using namespace asio::experimental::awaitable_operators;
     auto backoff = config_.backoff_initial;
