@@ -11,7 +11,9 @@ enum class LogLevel { debug, info, notice, warning, error };
 
 using LogHandler = std::function<void(LogLevel, std::string_view message)>;
 
-/// Replaces the handler (thread-safe). An empty handler silences the library.
+/// Replaces the handler (thread-safe). An empty handler silences the library. The handler
+/// runs on the thread that produced the message and holds none of the library's locks, so
+/// it may call back into the library (even into the connection that raised a notice).
 void set_log_handler(LogHandler handler);
 /// Sends a message to the current handler.
 void log(LogLevel level, std::string_view message);
