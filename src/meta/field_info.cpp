@@ -248,10 +248,12 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   if (!m.abstract) {
     m.quoted_table = m.qualified_table();
     for (const auto& f : m.fields) {
+      std::string column = m.quoted_table;
+      column.push_back('.');
+      append_quoted_identifier(column, f.name);
       if (!m.select_all.empty()) m.select_all += ", ";
-      m.select_all += m.quoted_table;
-      m.select_all.push_back('.');
-      append_quoted_identifier(m.select_all, f.name);
+      m.select_all += column;
+      m.quoted_columns.push_back(std::move(column));
     }
   }
   return m;

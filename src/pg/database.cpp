@@ -18,6 +18,7 @@ struct Registry {
   std::map<std::string, std::unique_ptr<Database>, std::less<>> by_name;
   std::map<std::string, Database*, std::less<>> by_alias;
   std::vector<std::string> order;  // registration order
+  Database* first = nullptr;       // by_name[order.front()]: read by every statement
 
   Database* find(std::string_view key) {
     if (auto it = by_name.find(key); it != by_name.end()) return it->second.get();
@@ -83,6 +84,7 @@ void register_database(DatabaseConfig config) {
   r.by_alias[alias] = db.get();
   r.by_name[name] = std::move(db);
   r.order.push_back(name);
+  if (!r.first) r.first = r.by_name[name].get();
 }
 
 void register_database_url(std::string name, std::string url, std::string alias) {
@@ -111,9 +113,9 @@ bool is_database_registered(std::string_view key) {
 Database& default_database() {
   auto& r = registry();
   std::lock_guard lock(r.mutex);
-  if (r.order.empty())
+  if (!r.first)
     throw ConfigurationError("no database is registered", ErrorContext{.hint = "call register_database() first"});
-  return *r.by_name.at(r.order.front());
+  return *r.first;
 }
 
 std::vector<std::string> registered_databases() {
@@ -136,6 +138,7 @@ void unregister_database(std::string_view key) {
     auto it = r.by_name.find(found->config().name);
     db = std::move(it->second);
     r.by_name.erase(it);
+    r.first = r.order.empty() ? nullptr : r.by_name.at(r.order.front()).get();
   }
   db->close();
 }

@@ -12,7 +12,9 @@ std::size_t Params::begin_value() {
   if (types_.size() >= max_params)
     throw ParameterError(fmt::format("too many parameters: PostgreSQL accepts at most {} per statement", max_params),
                          ErrorContext{.hint = "split the statement (bulk operations chunk automatically)"});
-  if (data_.capacity() < 64) data_.reserve(64);  // one allocation for a few small values
+  // A first value of up to 15 bytes stays in the string's own buffer (a point select's key:
+  // no allocation); from the second on, one allocation holds a few small values.
+  if (!data_.empty() && data_.capacity() < 64) data_.reserve(64);
   return data_.size();
 }
 

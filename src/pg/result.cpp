@@ -12,10 +12,8 @@
 
 namespace matrx::orm::pg {
 
-Result::Result(pg_result* result) : result_(result, &PQclear) {}
-
-int Result::rows() const noexcept { return result_ ? PQntuples(result_.get()) : 0; }
-int Result::columns() const noexcept { return result_ ? PQnfields(result_.get()) : 0; }
+Result::Result(pg_result* result)
+    : result_(result, &PQclear), rows_(result ? PQntuples(result) : 0), columns_(result ? PQnfields(result) : 0) {}
 
 void Result::check_position(int row, int column) const {
   if (column < 0 || column >= columns())

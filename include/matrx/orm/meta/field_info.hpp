@@ -137,6 +137,7 @@ struct ModelInfo {
   /// column qualified by it ("t"."a", "t"."b", …).
   std::string quoted_table{};
   std::string select_all{};
+  std::vector<std::string> quoted_columns{};  ///< per field: "t"."a"
 
   /// The field named `name`, or nullptr.
   const FieldInfo* find(std::string_view name) const noexcept;

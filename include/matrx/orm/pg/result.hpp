@@ -31,8 +31,8 @@ class Result {
   /// Takes ownership of a libpq result.
   explicit Result(pg_result* result);
 
-  int rows() const noexcept;
-  int columns() const noexcept;
+  int rows() const noexcept { return rows_; }
+  int columns() const noexcept { return columns_; }
   bool empty() const noexcept { return rows() == 0; }
 
   std::string_view column_name(int column) const;
@@ -72,6 +72,9 @@ class Result {
   void check_position(int row, int column) const;
 
   std::shared_ptr<pg_result> result_;
+  // Read once: every typed read checks its position against them (libpq calls cost more).
+  int rows_ = 0;
+  int columns_ = 0;
 };
 
 class Row {
