@@ -861,13 +861,43 @@ struct LogCapture {
 };
 }  // namespace
 
+TEST_CASE("bulk_create: a value that cannot be sent, met while an earlier chunk's COPY is in flight, writes nothing",
+          "[db][crud][bulk][copy]") {
+  test::SchemaDatabase db("crud");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    co_await db.execute(testdata::note_ddl);
+    std::vector<testmodels::Note> notes(2500);
+    for (std::size_t i = 0; i < notes.size(); ++i) notes[i].body = fmt::format("note {}", i);
+    notes[1500].body = std::string("bad\0byte", 8);  // text cannot hold a NUL: refused while encoding chunk 2
+    orm::BulkCreateOptions options;
+    options.copy_chunk_rows = 1'000;
+    std::string error;
+    try {
+      co_await orm::bulk_create(notes, options);
+    } catch (const orm::ParameterError& e) {
+      error = e.what();
+    }
+    CHECK_THAT(error, Catch::Matchers::Contains("NUL byte"));
+    const auto after_failure = co_await orm::objects<testmodels::Note>().count();
+    CHECK(after_failure == 0);  // chunk 1 had been copied: the transaction took it back
+    // The pool's connections are usable: the corrected batch goes in whole.
+    notes[1500].body = "fixed";
+    const auto written = co_await orm::bulk_create(notes, options);
+    CHECK(written == 2500);
+    const auto stored = co_await orm::objects<testmodels::Note>().count();
+    CHECK(stored == 2500);
+  });
+}
+
 TEST_CASE("bulk_create of many rows uses binary COPY and fills in server keys and defaults", "[db][crud][bulk][copy]") {
   test::SchemaDatabase db("crud");
   LogCapture log;
   test::run([&]() -> awaitable<void> {
     co_await tables(db);
     co_await db.execute(testdata::note_ddl);
-    // Order: a uuid key by gen_random_uuid(), numeric(10,2), a version field; chunks of 700.
+    // Order: a uuid key by gen_random_uuid(), numeric(10,2), a version field; chunks of
+    // 1,100 (the second is encoded, in slices, while the first COPY is in flight).
     std::vector<Order> orders(2500);
     for (std::size_t i = 0; i < orders.size(); ++i) {
       orders[i].user_id = static_cast<std::int64_t>(i);
@@ -877,7 +907,7 @@ TEST_CASE("bulk_create of many rows uses binary COPY and fills in server keys an
     orders[5].id = orm::Uuid::random();  // set by the caller: kept, not replaced by a default
     const orm::Uuid chosen = orders[5].id;
     orm::BulkCreateOptions options;
-    options.copy_chunk_rows = 700;
+    options.copy_chunk_rows = 1'100;
     const auto written = co_await orm::bulk_create(orders, options);
     CHECK(written == 2500);
     CHECK(log.saw("bulk_create of 2500 Order: binary COPY"));

@@ -33,8 +33,9 @@ struct BulkCreateOptions {
   bool refresh = true;
   /// From this many objects on, binary COPY (when every column allows it); 0 = never.
   std::size_t copy_threshold = 1000;
-  /// Rows per COPY statement (bounds the memory of one encoded chunk).
-  std::size_t copy_chunk_rows = 50'000;
+  /// Rows per COPY statement. Two chunks are held encoded at once: the next is encoded
+  /// while the previous one travels to the server.
+  std::size_t copy_chunk_rows = 10'000;
 };
 
 namespace detail {
