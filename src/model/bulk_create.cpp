@@ -26,14 +26,6 @@ namespace {
 
 void* object_at(const BulkOps& ops, void* objs, std::size_t i) { return static_cast<char*>(objs) + i * ops.stride; }
 
-void encode_rows(const BulkOps& ops, void* objs, std::size_t start, std::size_t end, const std::vector<bool>& included,
-                 const std::vector<CopyEncoding>& encoding, std::size_t columns, std::string& data) {
-  for (std::size_t k = start; k < end; ++k) {
-    begin_copy_row(data, columns);
-    ops.append_copy_row(data, object_at(ops, objs, k), included, encoding);
-  }
-}
-
 // One COPY's binary data for objects [start, end). Every 1,000 rows it lets the io_context
 // run, so the COPY in flight keeps flowing to the server while this one is encoded.
 asio::awaitable<void> encode_chunk(const BulkOps& ops, void* objs, std::size_t start, std::size_t end,
@@ -44,7 +36,10 @@ asio::awaitable<void> encode_chunk(const BulkOps& ops, void* objs, std::size_t s
   begin_copy_data(data);
   for (std::size_t from = start; from < end; from += slice) {
     if (from != start) co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
-    encode_rows(ops, objs, from, std::min(end, from + slice), included, encoding, columns, data);
+    for (std::size_t k = from; k < std::min(end, from + slice); ++k) {
+      begin_copy_row(data, columns);
+      ops.append_copy_row(data, object_at(ops, objs, k), included, encoding);
+    }
   }
   end_copy_data(data);
 }
@@ -117,10 +112,7 @@ asio::awaitable<std::optional<std::size_t>> create_by_copy(const BulkOps& ops, v
   const auto executor = co_await asio::this_coro::executor;
   std::string current, next;
   std::size_t start = 0, end = std::min(n, chunk);
-  current.clear();
-  begin_copy_data(current);
-  encode_rows(ops, objs, 0, end, included, encoding, cols.size(), current);
-  end_copy_data(current);
+  co_await encode_chunk(ops, objs, start, end, included, encoding, cols.size(), current);
   while (end < n) {
     const std::size_t next_end = std::min(n, end + chunk);
     auto [order, copy_error, copied, encode_error] =
