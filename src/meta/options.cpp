@@ -6,6 +6,24 @@
 
 namespace matrx::orm {
 
+namespace {
+// Every builder returns a changed copy: these say which member changes, once.
+template <class T, class M, class V>
+T with(T copy, M T::*member, V value) {
+  copy.*member = std::move(value);
+  return copy;
+}
+template <class T, class E, class V>
+T appended(T copy, std::vector<E> T::*list, V value) {
+  (copy.*list).push_back(std::move(value));
+  return copy;
+}
+options::References with_fk(options::References copy, std::string ForeignKeyInfo::*member, std::string value) {
+  copy.fk.*member = std::move(value);
+  return copy;
+}
+}  // namespace
+
 namespace options {
 void PlainJson::apply(FieldInfo& f) const { f.sql_type = "json"; }
 void DbDefault::apply(FieldInfo& f) const {
@@ -23,31 +41,11 @@ References& References::operator=(const References&) = default;
 References& References::operator=(References&&) noexcept = default;
 References::~References() = default;
 void References::apply(FieldInfo& f) const { f.foreign_key = fk; }
-References References::on_delete(std::string action) const {
-  auto c = *this;
-  c.fk.on_delete = std::move(action);
-  return c;
-}
-References References::on_update(std::string action) const {
-  auto c = *this;
-  c.fk.on_update = std::move(action);
-  return c;
-}
-References References::to_field(std::string field) const {
-  auto c = *this;
-  c.fk.to_field = std::move(field);
-  return c;
-}
-References References::to_db(std::string database) const {
-  auto c = *this;
-  c.fk.to_db = std::move(database);
-  return c;
-}
-References References::to_schema(std::string schema) const {
-  auto c = *this;
-  c.fk.to_schema = std::move(schema);
-  return c;
-}
+References References::on_delete(std::string action) const { return with_fk(*this, &ForeignKeyInfo::on_delete, std::move(action)); }
+References References::on_update(std::string action) const { return with_fk(*this, &ForeignKeyInfo::on_update, std::move(action)); }
+References References::to_field(std::string field) const { return with_fk(*this, &ForeignKeyInfo::to_field, std::move(field)); }
+References References::to_db(std::string database) const { return with_fk(*this, &ForeignKeyInfo::to_db, std::move(database)); }
+References References::to_schema(std::string schema) const { return with_fk(*this, &ForeignKeyInfo::to_schema, std::move(schema)); }
 References references_to(const ModelInfo& (*target)()) {
   References r;
   r.fk.target_info = target;
@@ -68,70 +66,36 @@ ModelOptions& ModelOptions::operator=(const ModelOptions&) = default;
 ModelOptions& ModelOptions::operator=(ModelOptions&&) noexcept = default;
 ModelOptions::~ModelOptions() = default;
 
-ModelOptions ModelOptions::cache_max_entries(std::size_t n) const {
-  auto c = *this;
-  c.cache_max = n;
-  return c;
-}
+ModelOptions ModelOptions::cache_max_entries(std::size_t n) const { return with(*this, &ModelOptions::cache_max, n); }
 ModelOptions ModelOptions::inverse_foreign_key(std::string name, std::string from_model, std::string from_field,
                                                std::string referenced_field) const {
-  auto c = *this;
-  c.inverse_relations.push_back(
-      InverseForeignKeyInfo{std::move(name), std::move(from_model), std::move(from_field), std::move(referenced_field)});
-  return c;
+  return appended(*this, &ModelOptions::inverse_relations,
+                  InverseForeignKeyInfo{std::move(name), std::move(from_model), std::move(from_field), std::move(referenced_field)});
 }
-ModelOptions ModelOptions::unfetchable() const {
-  auto c = *this;
-  c.is_unfetchable = true;
-  return c;
-}
+ModelOptions ModelOptions::unfetchable() const { return with(*this, &ModelOptions::is_unfetchable, true); }
 ModelOptions ModelOptions::many_to_many(std::string name, std::string junction, std::string source_column,
                                         std::string target_column, std::string target_model) const {
-  auto c = *this;
-  c.many_to_many_relations.push_back(ManyToManyInfo{std::move(name), std::move(junction), std::move(source_column),
-                                                    std::move(target_column), std::move(target_model)});
-  return c;
+  return appended(*this, &ModelOptions::many_to_many_relations,
+                  ManyToManyInfo{std::move(name), std::move(junction), std::move(source_column), std::move(target_column),
+                                 std::move(target_model)});
 }
 ModelOptions ModelOptions::many_to_many(std::string name, std::string target_model, std::string junction) const {
-  auto c = *this;
-  c.many_to_many_relations.push_back(ManyToManyInfo{std::move(name), std::move(junction), {}, {}, std::move(target_model)});
-  return c;
+  return appended(*this, &ModelOptions::many_to_many_relations,
+                  ManyToManyInfo{std::move(name), std::move(junction), {}, {}, std::move(target_model)});
 }
 ModelOptions ModelOptions::index(IndexInfo i) const {
-  auto c = *this;
-  c.index_list.push_back(std::move(i));
-  return c;
+  return appended(*this, &ModelOptions::index_list, std::move(i));
 }
 ModelOptions ModelOptions::unique_together(std::vector<std::string> columns) const {
-  auto c = *this;
-  c.unique_sets.push_back(std::move(columns));
-  return c;
+  return appended(*this, &ModelOptions::unique_sets, std::move(columns));
 }
 ModelOptions ModelOptions::check(std::string name, std::string expression) const {
-  auto c = *this;
-  c.check_list.push_back(CheckInfo{std::move(name), std::move(expression)});
-  return c;
+  return appended(*this, &ModelOptions::check_list, CheckInfo{std::move(name), std::move(expression)});
 }
-ModelOptions ModelOptions::schema(std::string s) const {
-  auto c = *this;
-  c.schema_name = std::move(s);
-  return c;
-}
-ModelOptions ModelOptions::cache(CachePolicy p) const {
-  auto c = *this;
-  c.cache_policy = p;
-  return c;
-}
-ModelOptions ModelOptions::cache_timeout(std::chrono::seconds t) const {
-  auto c = *this;
-  c.cache_timeout_seconds = t;
-  return c;
-}
-ModelOptions ModelOptions::database(std::string d) const {
-  auto c = *this;
-  c.database_name = std::move(d);
-  return c;
-}
+ModelOptions ModelOptions::schema(std::string s) const { return with(*this, &ModelOptions::schema_name, std::move(s)); }
+ModelOptions ModelOptions::cache(CachePolicy p) const { return with(*this, &ModelOptions::cache_policy, p); }
+ModelOptions ModelOptions::cache_timeout(std::chrono::seconds t) const { return with(*this, &ModelOptions::cache_timeout_seconds, t); }
+ModelOptions ModelOptions::database(std::string d) const { return with(*this, &ModelOptions::database_name, std::move(d)); }
 
 ModelOptions table(std::string name) {
   ModelOptions o;
