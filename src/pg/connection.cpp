@@ -71,6 +71,8 @@ struct ExecRequest {
   std::optional<std::string_view> copy_data;  // COPY … FROM STDIN: the data to send
   bool parsing = false;       // its Parse is in flight ahead of its execution
   bool finished = false;      // its outcome is decided; delivery follows outside the lock
+  bool outside_block = false; // sent while no transaction block could be open (resend_if_stale)
+  bool resent = false;        // already sent again once after a stale plan
   ~ExecRequest() { if (result) PQclear(result); }
 };
 using RequestPtr = std::shared_ptr<ExecRequest>;
@@ -332,6 +334,11 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       return false;
     }
     if (StatementCache::drops_statements(req->sql)) statements_.clear();
+    req->outside_block = !block_possible_;
+    // Only BEGIN or START TRANSACTION opens a block, and neither is a statement worth
+    // preparing; what the cache took is a SELECT, INSERT, UPDATE, DELETE, WITH, VALUES or TABLE.
+    if (req->completion && how.use == StatementCache::Use::unnamed && !StatementCache::worth_preparing(req->sql))
+      block_possible_ = true;
     in_flight_.push(req, queries);
     if (!PQpipelineSync(conn_)) {
       fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
@@ -412,7 +419,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     copy_abandoned_ = false;
     if (PQenterPipelineMode(conn_) != 1) return fail_all(trimmed(PQerrorMessage(conn_)), nullptr);
     --pending_;
-    tx_ = map_tx(PQtransactionStatus(conn_));
+    drained();
     if (req->completion && !req->completion->done()) decided(std::move(req));
     pump();
   }
@@ -558,11 +565,46 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
 
   void finish(PipelineQueue<RequestPtr>::Entry& entry) {
     --pending_;
-    if (in_flight_.empty()) tx_ = map_tx(PQtransactionStatus(conn_));
+    if (in_flight_.empty()) drained();
     RequestPtr req = std::move(entry.item);
-    if (!entry.abandoned && req->completion) decided(std::move(req));
+    if (!entry.abandoned && req->completion && !resend_if_stale(req)) decided(std::move(req));
     maybe_cancel();
     pump();
+  }
+
+  // Nothing in flight: libpq reports the transaction state again (mid-pipeline it says
+  // "active"), and it tells whether a block is open.
+  void drained() {
+    tx_ = map_tx(PQtransactionStatus(conn_));
+    block_possible_ = tx_.load() != TransactionState::idle;
+  }
+
+  // A plan gone stale (ALTER TABLE changed its result type: 0A000) or a prepared statement
+  // the server no longer has (26000) fails before the statement does anything. When no
+  // transaction block was open, that failure rolled nothing back: the statement is prepared
+  // afresh and sent again, once, so a migration does not fail one query per connection and
+  // shape. Inside a block the failure has aborted the transaction; it is reported (with a hint).
+  bool resend_if_stale(RequestPtr& req) {
+    if (!req->result || req->resent || !req->outside_block || req->statement.empty()) return false;
+    if (!is_stale_statement(req->result)) return false;
+    forget_stale(req->statement, req->result);
+    PQclear(std::exchange(req->result, nullptr));
+    req->statement.clear();
+    req->parsing = false;
+    req->resent = true;
+    queued_.push_front(std::move(req));
+    ++pending_;
+    return true;
+  }
+
+  static bool is_stale_statement(const PGresult* r) {
+    const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (!state) return false;
+    const std::string_view code = state;
+    if (code == "26000") return true;
+    // 0A000 is "feature not supported" in general; only plancache.c's check means a stale plan.
+    const char* routine = PQresultErrorField(r, PG_DIAG_SOURCE_FUNCTION);
+    return code == "0A000" && routine && std::string_view(routine) == "RevalidateCachedQuery";
   }
 
   // The request's outcome is in; it is delivered once the lock is released.
@@ -594,6 +636,9 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       try {
         ErrorContext ctx{.sql = req->sql};
         if (req->params) ctx.params = req->params->render();
+        if (!req->outside_block && !req->statement.empty() && is_stale_statement(r))
+          ctx.hint = "the table changed after this connection prepared the statement, inside a transaction: "
+                     "roll the transaction back and run it again";
         throw_server_error(r, std::move(ctx));
       } catch (...) {
         error = std::current_exception();
@@ -606,7 +651,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
 
   // A prepared statement whose plan no longer fits the table (0A000 "cached plan must not
   // change result type" after ALTER TABLE) or that vanished on the server (26000): prepare
-  // it afresh next time. This call fails; the next one succeeds.
+  // it afresh next time (resend_if_stale does so at once when it can).
   void forget_stale(const std::string& name, const PGresult* r) {
     const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     if (!state) return;
@@ -700,6 +745,8 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   std::atomic<bool> broken_{false}, closed_{false};
   std::atomic<std::size_t> pending_{0};
   std::atomic<TransactionState> tx_{TransactionState::idle};
+  // A statement sent since the pipeline last drained idle may have opened a transaction block.
+  bool block_possible_ = false;
 };
 
 }  // namespace detail

@@ -476,9 +476,40 @@ TEST_CASE("statements are prepared once per connection; eviction, stale plans, D
     listed = co_await prepared_statements(c);
     CHECK(listed.size() <= 3);
 
-    // A plan whose result type changed fails once (0A000) and is prepared afresh.
+    // A plan whose result type changed (0A000) outside a transaction block did nothing: it
+    // is prepared afresh and sent again, and the caller gets the rows in the new type.
     for (int i = 0; i < 2; ++i) co_await c.execute(q);
     co_await c.execute("ALTER TABLE prep_t ALTER a TYPE int8");
+    auto fresh = co_await c.execute(q);
+    CHECK(fresh.get<std::int64_t>(0, 0) == 42);
+    // Prepared again (not served unnamed), and the stale statement deallocated.
+    listed = co_await prepared_statements(c);
+    CHECK(std::count(listed.begin(), listed.end(), q) == 1);
+
+    // Eight callers pipelined behind one another on the stale statement: each is sent again.
+    co_await c.execute("ALTER TABLE prep_t ALTER a TYPE int4");
+    {
+      auto ex = co_await test::asio::this_coro::executor;
+      int remaining = 8, correct = 0;
+      test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+      for (int k = 0; k < 8; ++k)
+        test::asio::co_spawn(ex, [&]() -> awaitable<void> {
+          try {
+            auto r = co_await c.execute(q);
+            if (r.get<int>(0, 0) == 42) ++correct;
+          } catch (...) {
+          }
+          if (--remaining == 0) done.cancel();
+        }, test::asio::detached);
+      boost::system::error_code ec;
+      co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+      CHECK(correct == 8);
+    }
+
+    // Inside a transaction block the failure has aborted the transaction: it is reported,
+    // with a hint, and not sent again.
+    co_await c.execute("ALTER TABLE prep_t ALTER a TYPE int8");
+    co_await c.execute("BEGIN");
     std::exception_ptr stale;
     try {
       co_await c.execute(q);
@@ -487,7 +518,20 @@ TEST_CASE("statements are prepared once per connection; eviction, stale plans, D
     }
     REQUIRE(stale);
     CHECK(sqlstate_of(stale) == "0A000");
-    auto fresh = co_await c.execute(q);
+    try {
+      std::rethrow_exception(stale);
+    } catch (const orm::OrmError& e) {
+      CHECK_THAT(e.context().hint, Catch::Matchers::Contains("roll the transaction back"));
+    }
+    CHECK(c.transaction_state() == test::pg::TransactionState::in_error);
+    co_await c.execute("ROLLBACK");
+    fresh = co_await c.execute(q);
+    CHECK(fresh.get<std::int64_t>(0, 0) == 42);
+
+    // A prepared statement the server dropped behind the cache's back (26000) is prepared
+    // afresh too.
+    co_await c.execute("DO $$ BEGIN EXECUTE 'DEALLOCATE ALL'; END $$");
+    fresh = co_await c.execute(q);
     CHECK(fresh.get<std::int64_t>(0, 0) == 42);
 
     // DISCARD ALL drops every prepared statement on the server; the cache follows.

@@ -24,7 +24,9 @@ struct ConnectOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   PoolerMode pooler_mode = PoolerMode::session;
   /// Statements prepared automatically per connection (least recently used dropped first);
-  /// 0 = never prepare. Always 0 in PoolerMode::transaction.
+  /// 0 = never prepare. Always 0 in PoolerMode::transaction. A plan made stale by ALTER
+  /// TABLE is prepared again and its statement re-sent once, unless a transaction block
+  /// is open (the failure aborted it: reported with a hint).
   std::size_t statement_cache_size = 256;
 };
 
