@@ -585,8 +585,8 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   // afresh and sent again, once, so a migration does not fail one query per connection and
   // shape. Inside a block the failure has aborted the transaction; it is reported (with a hint).
   bool resend_if_stale(RequestPtr& req) {
-    if (!req->result || req->resent || !req->outside_block || req->statement.empty()) return false;
-    if (!is_stale_statement(req->result)) return false;
+    if (!req->result || PQresultStatus(req->result) != PGRES_FATAL_ERROR) return false;  // the usual case
+    if (req->resent || !req->outside_block || req->statement.empty() || !is_stale_statement(req->result)) return false;
     forget_stale(req->statement, req->result);
     PQclear(std::exchange(req->result, nullptr));
     req->statement.clear();
@@ -637,8 +637,8 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
         ErrorContext ctx{.sql = req->sql};
         if (req->params) ctx.params = req->params->render();
         if (!req->outside_block && !req->statement.empty() && is_stale_statement(r))
-          ctx.hint = "the table changed after this connection prepared the statement, inside a transaction: "
-                     "roll the transaction back and run it again";
+          ctx.hint = "the table changed after this connection prepared the statement, and a transaction may be "
+                     "open: roll the transaction back and run it again (the statement is prepared afresh)";
         throw_server_error(r, std::move(ctx));
       } catch (...) {
         error = std::current_exception();
