@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -28,6 +29,26 @@ using test::asio::awaitable;
 using test::asio::use_awaitable;
 using test::pg::Params;
 using test::sleep_for;
+
+namespace {
+// Runs body(k) for k = 0 … n-1 as concurrent coroutines on the caller's executor and
+// waits for all of them; the first exception to escape a body is rethrown. (By value:
+// a coroutine's reference parameter must not bind a temporary with g++ 12.)
+awaitable<void> concurrently(int n, std::function<awaitable<void>(int)> body) {
+  auto ex = co_await test::asio::this_coro::executor;
+  int remaining = n;
+  std::exception_ptr first;
+  test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
+  for (int k = 0; k < n; ++k)
+    test::asio::co_spawn(ex, body(k), [&](std::exception_ptr e) {
+      if (e && !first) first = e;
+      if (--remaining == 0) done.cancel();
+    });
+  boost::system::error_code ec;
+  co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+  if (first) std::rethrow_exception(first);
+}
+}  // namespace
 
 TEST_CASE("queries return typed rows, command tags and affected-row counts", "[db][connection]") {
   test::run([]() -> awaitable<void> {
@@ -97,33 +118,27 @@ TEST_CASE("server errors map to typed exceptions with constraint, SQL and redact
 
 TEST_CASE("64 coroutines x 100 queries pipeline on one connection; one failure fails only itself", "[db][pipeline]") {
   test::run([]() -> awaitable<void> {
-    auto ex = co_await test::asio::this_coro::executor;
     auto c = co_await test::pg::Connection::connect(test::db_options());
     constexpr int coroutines = 64, per = 100, bad_coroutine = 31, bad_index = 50;
-    int remaining = coroutines, correct = 0, failed = 0, wrong = 0;
+    int correct = 0, failed = 0, wrong = 0;
     std::size_t max_pending = 0;
-    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
-    for (int k = 0; k < coroutines; ++k) {
-      test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
-        for (int i = 0; i < per; ++i) {
-          const std::int64_t id = k * 1000 + i;
-          auto p = Params::of(id, fmt::format("c{}-{}", k, i));
-          const bool bad = k == bad_coroutine && i == bad_index;
-          try {
-            auto r = co_await c.execute(bad ? "SELECT $1::int8 / 0, $2::text" : "SELECT $1::int8 * 2, $2::text", p);
-            max_pending = std::max(max_pending, c.pending());
-            if (r.get<std::int64_t>(0, 0) == id * 2 && r.get<std::string>(0, 1) == fmt::format("c{}-{}", k, i)) ++correct;
-            else ++wrong;
-          } catch (const orm::ParameterError& e) {
-            if (bad && e.context().sqlstate == "22012") ++failed;
-            else ++wrong;
-          }
+    std::function<awaitable<void>(int)> body = [&](int k) -> awaitable<void> {
+      for (int i = 0; i < per; ++i) {
+        const std::int64_t id = k * 1000 + i;
+        auto p = Params::of(id, fmt::format("c{}-{}", k, i));
+        const bool bad = k == bad_coroutine && i == bad_index;
+        try {
+          auto r = co_await c.execute(bad ? "SELECT $1::int8 / 0, $2::text" : "SELECT $1::int8 * 2, $2::text", p);
+          max_pending = std::max(max_pending, c.pending());
+          if (r.get<std::int64_t>(0, 0) == id * 2 && r.get<std::string>(0, 1) == fmt::format("c{}-{}", k, i)) ++correct;
+          else ++wrong;
+        } catch (const orm::ParameterError& e) {
+          if (bad && e.context().sqlstate == "22012") ++failed;
+          else ++wrong;
         }
-        if (--remaining == 0) done.cancel();
-      }, test::asio::detached);
-    }
-    boost::system::error_code ec;
-    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+      }
+    };
+    co_await concurrently(coroutines, std::move(body));
     CHECK(correct == coroutines * per - 1);
     CHECK(failed == 1);
     CHECK(wrong == 0);
@@ -341,20 +356,15 @@ TEST_CASE("pooler mode works through PgBouncer in transaction pooling mode", "[d
     o.pooler_mode = test::pg::PoolerMode::transaction;
     auto c = co_await test::pg::Connection::connect(o);
     CHECK(c.pooler_mode() == test::pg::PoolerMode::transaction);
-    auto ex = co_await test::asio::this_coro::executor;
-    int remaining = 4, correct = 0;
-    test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
-    for (int k = 0; k < 4; ++k)
-      test::asio::co_spawn(ex, [&, k]() -> awaitable<void> {
-        for (int i = 0; i < 50; ++i) {
-          auto p = Params::of(k * 100 + i);
-          auto r = co_await c.execute("SELECT $1::int4 + 1", p);
-          if (r.get<int>(0, 0) == k * 100 + i + 1) ++correct;
-        }
-        if (--remaining == 0) done.cancel();
-      }, test::asio::detached);
-    boost::system::error_code ec;
-    co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+    int correct = 0;
+    std::function<awaitable<void>(int)> body = [&](int k) -> awaitable<void> {
+      for (int i = 0; i < 50; ++i) {
+        auto p = Params::of(k * 100 + i);
+        auto r = co_await c.execute("SELECT $1::int4 + 1", p);
+        if (r.get<int>(0, 0) == k * 100 + i + 1) ++correct;
+      }
+    };
+    co_await concurrently(4, std::move(body));
     CHECK(correct == 200);
     // A transaction's statements stay on one server connection.
     co_await c.execute("BEGIN");
@@ -489,20 +499,12 @@ TEST_CASE("statements are prepared once per connection; eviction, stale plans, D
     // Eight callers pipelined behind one another on the stale statement: each is sent again.
     co_await c.execute("ALTER TABLE prep_t ALTER a TYPE int4");
     {
-      auto ex = co_await test::asio::this_coro::executor;
-      int remaining = 8, correct = 0;
-      test::asio::steady_timer done(ex, std::chrono::steady_clock::time_point::max());
-      for (int k = 0; k < 8; ++k)
-        test::asio::co_spawn(ex, [&]() -> awaitable<void> {
-          try {
-            auto r = co_await c.execute(q);
-            if (r.get<int>(0, 0) == 42) ++correct;
-          } catch (...) {
-          }
-          if (--remaining == 0) done.cancel();
-        }, test::asio::detached);
-      boost::system::error_code ec;
-      co_await done.async_wait(test::asio::redirect_error(use_awaitable, ec));
+      int correct = 0;
+      std::function<awaitable<void>(int)> call = [&](int) -> awaitable<void> {
+        auto r = co_await c.execute(q);
+        if (r.get<int>(0, 0) == 42) ++correct;
+      };
+      co_await concurrently(8, std::move(call));  // a stale-plan error would be rethrown here
       CHECK(correct == 8);
     }
 
