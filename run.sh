@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(build-essential cmake pkg-config ninja-build libpq-dev libssl-dev libboost1.81-dev libfmt-dev
-          nlohmann-json3-dev catch2 libcli11-dev postgresql-15 pgbouncer iproute2)
+          nlohmann-json3-dev catch2 libcli11-dev libpg-query-dev postgresql-15 pgbouncer iproute2)
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 

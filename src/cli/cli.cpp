@@ -1,5 +1,5 @@
 // The `matrx-orm` command line (CLI11): makemigrations, migrate, rollback, status,
-// create_empty, resolve and export-models over the migrate/ API.
+// create_empty, resolve, export-models and inspect over the migrate/ API.
 #include "matrx/orm/cli.hpp"
 
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include "matrx/orm/migrate/makemigrations.hpp"
 #include "matrx/orm/migrate/migration_file.hpp"
 #include "matrx/orm/migrate/runner.hpp"
+#include "matrx/orm/pg/connection.hpp"
 #include "matrx/orm/pg/database.hpp"
 #include "matrx/orm/sync.hpp"
 
@@ -151,6 +152,15 @@ int main(int argc, char** argv) {
 
   auto* export_models = app.add_subcommand("export-models", "print the linked models' schema as JSON (for --models)");
 
+  auto* inspect = app.add_subcommand("inspect", "read the database's schema from its catalog");
+  std::string inspect_json;
+  std::vector<std::string> inspect_include, inspect_exclude;
+  inspect->add_option("--json", inspect_json, "write the schema snapshot (the --models format) to FILE, - for stdout")
+      ->required();
+  auto* inspect_inc = inspect->add_option("--include-tables", inspect_include, "only these tables (table or schema.table)");
+  auto* inspect_exc = inspect->add_option("--exclude-tables", inspect_exclude, "every table but these");
+  inspect_inc->excludes(inspect_exc);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -200,6 +210,27 @@ int main(int argc, char** argv) {
         std::cout << result.content;
       } else {
         std::cout << "wrote " << result.file->string() << " (" << result.plan.operations.size() << " operations)\n";
+      }
+    } else if (*inspect) {
+      const mg::TableFilter filter{.include = inspect_include, .exclude = inspect_exclude};
+      pg::Database& db = s.database.empty() ? pg::default_database() : pg::database(s.database);
+      const mg::SchemaDef schema = sync([&]() -> boost::asio::awaitable<mg::SchemaDef> {
+        pg::Connection conn =
+            co_await pg::Connection::connect(co_await boost::asio::this_coro::executor, db.config().connect_options());
+        mg::SchemaDef read = co_await mg::schema_from_database(conn, filter);
+        conn.close();
+        co_return read;
+      }());
+      for (const auto& what : schema.unsupported)
+        std::cerr << error_style.warn("not in the schema model: ") << what << "\n";
+      const std::string text = schema.to_json().dump(2) + "\n";
+      if (inspect_json == "-") {
+        std::cout << text;
+      } else {
+        std::ofstream out(inspect_json, std::ios::binary);
+        if (!(out << text)) throw ConfigurationError(fmt::format("cannot write {}", inspect_json));
+        std::cout << "wrote " << inspect_json << " (" << schema.tables.size() << " tables, " << schema.views.size()
+                  << " views)\n";
       }
     } else if (*up) {
       mg::RunOptions o = run_options(s);

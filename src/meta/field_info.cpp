@@ -232,8 +232,17 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
                                ErrorContext{.model = m.name, .field = column});
   };
   for (const auto& index : m.indexes) {
-    if (index.columns.empty()) throw ConfigurationError(fmt::format("{}: an index needs at least one column", m.name));
+    if (index.columns.empty() && index.keys.empty())
+      throw ConfigurationError(fmt::format("{}: an index needs at least one column or key", m.name));
+    if (!index.columns.empty() && !index.keys.empty())
+      throw ConfigurationError(fmt::format("{}: an index gives columns or keys, not both", m.name));
     for (const auto& c : index.columns) known(c, "an index");
+    for (const auto& k : index.keys) {
+      if (k.column.empty() == k.expression.empty())
+        throw ConfigurationError(fmt::format("{}: each index key is a column or an expression", m.name));
+      if (!k.column.empty()) known(k.column, "an index");
+    }
+    for (const auto& c : index.include) known(c, "an index's INCLUDE");
   }
   for (const auto& set : m.unique_together) {
     if (set.empty()) throw ConfigurationError(fmt::format("{}: unique_together needs at least one column", m.name));

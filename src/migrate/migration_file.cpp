@@ -62,7 +62,7 @@ MigrationFile parse_migration(std::string name, std::string_view content) {
   enum class Section { header, up, down } section = Section::header;
   std::string up, down;
   bool has_up = false, has_down = false, has_depends = false;
-  std::size_t line_no = 0;
+  std::size_t line_no = 0, up_directive = 0, down_directive = 0;
   std::size_t start = 0;
   while (start <= content.size()) {
     const std::size_t end = std::min(content.find('\n', start), content.size());
@@ -72,11 +72,13 @@ MigrationFile parse_migration(std::string name, std::string_view content) {
     if (d && *d == "+up") {
       if (has_up) fail(m.name, line_no, "a second \"-- +up\"");
       has_up = true;
+      up_directive = line_no;
       section = Section::up;
     } else if (d && *d == "+down") {
       if (!has_up) fail(m.name, line_no, "\"-- +down\" before \"-- +up\"");
       if (has_down) fail(m.name, line_no, "a second \"-- +down\"");
       has_down = true;
+      down_directive = line_no;
       section = Section::down;
     } else if (d && section == Section::header && d->starts_with("depends:")) {
       if (has_depends) fail(m.name, line_no, "a second \"-- depends:\" line (list them all on one, comma-separated)");
@@ -104,9 +106,19 @@ MigrationFile parse_migration(std::string name, std::string_view content) {
     start = end + 1;
   }
   if (!has_up) fail(m.name, 0, "no \"-- +up\" section");
+  // The line where a section's trimmed text starts: after its directive and blank lines.
+  const auto first_line = [](std::size_t directive_line, std::string_view text) {
+    const std::string_view kept = trim(text);
+    return static_cast<int>(directive_line + 1 +
+                            std::count(text.begin(), text.begin() + (kept.empty() ? 0 : kept.data() - text.data()), '\n'));
+  };
   m.up = std::string(trim(up));
   if (m.up.empty()) fail(m.name, 0, "the \"-- +up\" section is empty");
-  if (has_down) m.down = std::string(trim(down));
+  m.up_line = first_line(up_directive, up);
+  if (has_down) {
+    m.down = std::string(trim(down));
+    m.down_line = first_line(down_directive, down);
+  }
   return m;
 }
 

@@ -13,7 +13,7 @@
 #include "matrx/orm/migrate/migration_file.hpp"
 #include "matrx/orm/pg/connection.hpp"
 #include "matrx/orm/pg/database.hpp"
-#include "matrx/orm/query/sql_lexer.hpp"
+#include "matrx/orm/migrate/sql_script.hpp"
 
 namespace asio = boost::asio;
 
@@ -151,14 +151,16 @@ void refuse_drift(const MigrationStatus& st, const std::vector<MigrationFile>& f
 }
 
 // Runs a script statement by statement; a failure names the file and the statement.
-asio::awaitable<void> run_script(Session& s, const std::string& file, const std::string& script) {
-  const auto statements = sql::split_statements(script);
+// `first_line` is the file's line where the section starts, so that lines name the file's.
+asio::awaitable<void> run_script(Session& s, const std::string& file, const std::string& script, int first_line) {
+  const auto statements = split_script(script, file + ".sql", first_line);
   for (std::size_t i = 0; i < statements.size(); ++i) {
     try {
-      co_await s.conn.execute(statements[i]);
+      co_await s.conn.execute(statements[i].sql);
     } catch (OrmError& e) {
-      throw MigrationError(fmt::format("{}.sql failed at statement {}: {}", file, i + 1, e.message()),
-                           ErrorContext{.operation = "migrate", .sql = statements[i], .sqlstate = e.context().sqlstate,
+      throw MigrationError(fmt::format("{}.sql failed at statement {} (line {}): {}", file, i + 1,
+                                       statements[i].line, e.message()),
+                           ErrorContext{.operation = "migrate", .sql = statements[i].sql, .sqlstate = e.context().sqlstate,
                                         .constraint = e.context().constraint, .detail = e.context().detail,
                                         .hint = e.context().hint, .database = s.database});
     }
@@ -228,13 +230,13 @@ asio::awaitable<std::vector<std::string>> apply_migrations(RunOptions options) {
         // Recorded as dirty first: a failure midway leaves the mark, and later runs stop (F4).
         const auto mark = pg::Params::of(f.name, std::string(dirty_marker));
         co_await s.conn.execute(fmt::format("INSERT INTO {} (name, checksum) VALUES ($1, $2)", state_table), mark);
-        co_await run_script(s, f.name, f.up);
+        co_await run_script(s, f.name, f.up, f.up_line);
         const auto done = pg::Params::of(f.name, f.checksum);
         co_await s.conn.execute(fmt::format("UPDATE {} SET checksum = $2, applied_at = now() WHERE name = $1", state_table),
                                 done);
       } else {
         const std::function<asio::awaitable<void>()> body = [&]() -> asio::awaitable<void> {
-          co_await run_script(s, f.name, f.up);
+          co_await run_script(s, f.name, f.up, f.up_line);
           const auto row = pg::Params::of(f.name, f.checksum);
           co_await s.conn.execute(fmt::format("INSERT INTO {} (name, checksum) VALUES ($1, $2)", state_table), row);
         };
@@ -275,7 +277,7 @@ asio::awaitable<std::vector<std::string>> rollback_migrations(RunOptions options
         throw MigrationError(fmt::format("{}.sql has no \"-- +down\" section: it cannot be rolled back", f.name),
                              ErrorContext{.operation = "rollback", .hint = "add a -- +down section", .database = s.database});
       const std::function<asio::awaitable<void>()> body = [&]() -> asio::awaitable<void> {
-        co_await run_script(s, f.name, *f.down);
+        co_await run_script(s, f.name, *f.down, f.down_line);
         const auto row = pg::Params::of(f.name);
         co_await s.conn.execute(fmt::format("DELETE FROM {} WHERE name = $1", state_table), row);
       };

@@ -67,36 +67,4 @@ void scan(std::string_view sql, const std::function<void(bool verbatim, std::str
   if (code_start < sql.size()) on_span(false, sql.substr(code_start));
 }
 
-std::vector<std::string> split_statements(std::string_view script) {
-  std::vector<std::string> out;
-  std::string current;
-  bool has_code = false;
-  const auto finish = [&] {
-    std::size_t b = 0, e = current.size();
-    while (b < e && std::isspace(static_cast<unsigned char>(current[b]))) ++b;
-    while (e > b && std::isspace(static_cast<unsigned char>(current[e - 1]))) --e;
-    if (has_code) out.push_back(current.substr(b, e - b));
-    current.clear();
-    has_code = false;
-  };
-  scan(script, [&](bool verbatim, std::string_view text) {
-    if (verbatim) {
-      current.append(text);
-      // A literal or quoted name is code; a comment is not.
-      if (!text.starts_with("--") && !text.starts_with("/*")) has_code = true;
-      return;
-    }
-    for (char c : text) {
-      if (c == ';') {
-        finish();
-        continue;
-      }
-      current.push_back(c);
-      if (!std::isspace(static_cast<unsigned char>(c))) has_code = true;
-    }
-  });
-  finish();
-  return out;
-}
-
 }  // namespace matrx::orm::sql

@@ -11,7 +11,7 @@
 
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/migrate/migration_file.hpp"
-#include "matrx/orm/query/sql_lexer.hpp"
+#include "matrx/orm/migrate/sql_script.hpp"
 
 namespace mg = matrx::orm::migrate;
 using matrx::orm::MigrationError;
@@ -111,19 +111,46 @@ TEST_CASE("missing and cyclic dependencies, duplicate numbers and bad names are 
   CHECK_THROWS_WITH(mg::load_migrations("/nonexistent/matrx/migrations"), Catch::Contains("does not exist"));
 }
 
-TEST_CASE("scripts split into statements at semicolons outside quotes, dollar quotes and comments", "[migrate][lexer]") {
-  const auto statements = matrx::orm::sql::split_statements(
+TEST_CASE("scripts split into statements by PostgreSQL's grammar", "[migrate][script]") {
+  const auto statements = mg::split_script(
       "CREATE TABLE a (x text DEFAULT ';', \"we;ird\" int);\n"
       "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;\n"
       "-- a comment; with a semicolon\n"
       "/* outer; /* nested; */ still comment; */ SELECT E'it\\'s; fine', $$;$$;\n"
-      "   ;  -- only a comment here\n");
-  REQUIRE(statements.size() == 3);
-  CHECK(statements[0] == "CREATE TABLE a (x text DEFAULT ';', \"we;ird\" int)");
-  CHECK(statements[1] == "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql");
-  CHECK(statements[2] ==
+      "   ;  -- only a comment here\n"
+      "CREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql\n"
+      "BEGIN ATOMIC\n  SELECT a + b;\n  SELECT a - b;\nEND;\n"
+      "DO $$ BEGIN PERFORM 1; RAISE NOTICE 'x;y'; END $$;\n"
+      "CREATE RULE r AS ON INSERT TO a DO ALSO (NOTIFY a; NOTIFY b);\n"
+      "SELECT $1; SELECT $2");
+  REQUIRE(statements.size() == 8);
+  CHECK(statements[0].sql == "CREATE TABLE a (x text DEFAULT ';', \"we;ird\" int)");
+  CHECK(statements[0].line == 1);
+  CHECK(statements[1].sql == "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql");
+  CHECK(statements[2].sql ==
         "-- a comment; with a semicolon\n/* outer; /* nested; */ still comment; */ SELECT E'it\\'s; fine', $$;$$");
-  CHECK(matrx::orm::sql::split_statements("  -- nothing\n/* at all */ ;").empty());
-  // A placeholder is code, not a dollar quote.
-  CHECK(matrx::orm::sql::split_statements("SELECT $1; SELECT $2").size() == 2);
+  CHECK(statements[2].line == 4);  // where its code starts, after the comment line
+  // A comment after an empty statement belongs to the next one, as the parser sees it.
+  CHECK(statements[3].sql ==
+        "-- only a comment here\nCREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql\nBEGIN ATOMIC\n  SELECT a + b;\n  SELECT a - b;\nEND");
+  CHECK(statements[3].line == 6);
+  CHECK(statements[4].sql == "DO $$ BEGIN PERFORM 1; RAISE NOTICE 'x;y'; END $$");
+  CHECK(statements[5].sql == "CREATE RULE r AS ON INSERT TO a DO ALSO (NOTIFY a; NOTIFY b)");
+  CHECK(statements[6].sql == "SELECT $1");  // a placeholder is code, not a dollar quote
+  CHECK(statements[7].sql == "SELECT $2");
+  CHECK(statements[7].line == 13);
+  CHECK(mg::split_script("  -- nothing\n/* at all */ ;").empty());
+}
+
+TEST_CASE("a syntax error in a script names the file, line and column before anything runs", "[migrate][script]") {
+  CHECK_THROWS_WITH(mg::split_script("SELECT 1;\nCREATE TABLE t (a int,);\n", "0001_x.sql", 10),
+                    Catch::Contains("0001_x.sql, line 11, column 23") && Catch::Contains("syntax error at or near \")\""));
+  CHECK_THROWS_AS(mg::split_script("SELECT 'unterminated"), MigrationError);
+  CHECK_THROWS_AS(mg::split_script(std::string("SELECT 1;\0SELECT 2", 19)), MigrationError);
+}
+
+TEST_CASE("a section's first line is the file's line where its text starts", "[migrate][script]") {
+  const auto m = mg::parse_migration("0001_lines", "-- a header\n-- +up\n\n\nCREATE TABLE t (a int);\n-- +down\nDROP TABLE t;\n");
+  CHECK(m.up_line == 5);
+  CHECK(m.down_line == 7);
 }

@@ -92,11 +92,11 @@ TEST_CASE("DDL: quoted identifiers, identity, defaults, partial and method index
         "    CONSTRAINT \"items_label_key\" UNIQUE (\"label\"),\n"
         "    CONSTRAINT \"label_short\" CHECK (length(label) < 100)\n"
         ");");
-  const mg::IndexDef hnsw{.name = "items_embedding", .columns = {"embedding"}, .method = "hnsw",
-                          .opclass = "vector_l2_ops"};
+  const mg::IndexDef hnsw{.name = "items_embedding", .keys = {{.column = "embedding", .opclass = "vector_l2_ops"}},
+                          .method = "hnsw"};
   CHECK(mg::ddl::create_index(t, hnsw) ==
         "CREATE INDEX \"items_embedding\" ON \"app\".\"items\" USING hnsw (\"embedding\" vector_l2_ops);");
-  const mg::IndexDef partial{.name = "live", .columns = {"label"}, .unique = true, .where = "label <> ''"};
+  const mg::IndexDef partial{.name = "live", .keys = {{.column = "label"}}, .unique = true, .where = "label <> ''"};
   CHECK(mg::ddl::create_index(t, partial) == "CREATE UNIQUE INDEX \"live\" ON \"app\".\"items\" (\"label\") WHERE label <> '';");
   CHECK(mg::ddl::alter_type(t, t.columns[1], "character varying(20)") ==
         "ALTER TABLE \"app\".\"items\" ALTER COLUMN \"label\" TYPE character varying(20) USING \"label\"::character varying(20);");
@@ -172,16 +172,119 @@ TEST_CASE("table filters and the JSON snapshot", "[schema]") {
   t.columns = {{.name = "id", .type = "bigint", .nullable = false, .identity = true},
                {.name = "mood", .type = "mood", .default_sql = "'happy'"}};
   t.primary_key = {"id"};
-  t.indexes = {{.name = "accounts_mood", .columns = {"mood"}, .where = "mood IS NOT NULL"}};
+  t.indexes = {{.name = "accounts_mood", .keys = {{.column = "mood"}}, .where = "mood IS NOT NULL"},
+               {.name = "accounts_lower", .keys = {{.expression = "lower((mood)::text)", .collation = "\"C\"",
+                                                     .descending = true, .nulls_first = false}},
+                .include = {"id"}, .method = "btree", .with = "fillfactor=70"}};
+  t.columns.push_back({.name = "total", .type = "bigint", .generated = "(id * 2)", .comment = "twice"});
+  t.exclusions = {{"no_overlap", "EXCLUDE USING gist (id WITH =)"}};
+  t.partition_by = "RANGE (id)";
+  t.comment = "people";
+  s.domains = {{.name = "year", .type = "integer", .checks = {{"year_check", "(VALUE > 0)"}}}};
+  s.sequences = {{.name = "accounts_id_seq", .type = "integer", .max_value = 2147483647, .owned_by_table = "accounts",
+                  .owned_by_column = "id"}};
+  s.views = {{.name = "v", .definition = " SELECT 1 AS one", .materialized = true, .columns = {{.name = "one", .type = "integer"}}}};
+  s.unsupported = {"function public.f()"};
   t.foreign_keys = {{.name = "f", .columns = {"id"}, .ref_schema = "public", .ref_table = "x", .ref_columns = {"id"},
                      .on_delete = "CASCADE"}};
   s.tables = {t};
   const auto back = mg::SchemaDef::from_json(s.to_json());
   CHECK(back.to_json() == s.to_json());
+  REQUIRE(back.tables.size() == 1);
+  CHECK(back.tables[0].indexes[1] == t.indexes[1]);
+  CHECK(back.tables[0].columns[2] == t.columns[2]);
+  CHECK(back.domains == s.domains);
+  CHECK(back.sequences == s.sequences);
   CHECK(back.tables[0].columns == t.columns);
   CHECK(back.tables[0].foreign_keys == t.foreign_keys);
   CHECK_THROWS_WITH(mg::SchemaDef::from_json(nlohmann::json{{"tables", 1}}), Catch::Contains("not a matrx-orm schema snapshot"));
   auto broken = s.to_json();
   broken["tables"][0].erase("columns");
   CHECK_THROWS_AS(mg::SchemaDef::from_json(broken), matrx::orm::MigrationError);
+}
+
+TEST_CASE("DDL for what real schemas hold: partitions, generated columns, domains, sequences, index keys", "[schema]") {
+  mg::TableDef payment{.name = "payment"};
+  payment.columns = {{.name = "id", .type = "integer", .nullable = false, .default_sql = "nextval('payment_id_seq'::regclass)"},
+                     {.name = "paid_at", .type = "timestamp with time zone", .nullable = false},
+                     {.name = "cents", .type = "bigint", .generated = "(id * 100)"},
+                     {.name = "code", .type = "text", .collation = "\"C\""}};
+  payment.primary_key = {"paid_at", "id"};
+  payment.primary_key_name = "payment_pk";
+  payment.partition_by = "RANGE (paid_at)";
+  payment.foreign_keys = {{.name = "payment_code_fkey", .columns = {"code"}, .ref_schema = "public", .ref_table = "codes",
+                           .ref_columns = {"code"}, .match_full = true, .deferrable = true, .initially_deferred = true}};
+  payment.uniques = {{.name = "payment_code_key", .columns = {"code", "paid_at"}, .nulls_not_distinct = true}};
+  payment.checks = {{"positive", "((id > 0))"}, {"short", "length(code) < 9"}};
+  CHECK(mg::ddl::create_table(payment, true) ==
+        "CREATE TABLE \"public\".\"payment\" (\n"
+        "    \"id\" integer NOT NULL DEFAULT nextval('payment_id_seq'::regclass),\n"
+        "    \"paid_at\" timestamp with time zone NOT NULL,\n"
+        "    \"cents\" bigint GENERATED ALWAYS AS ((id * 100)) STORED,\n"
+        "    \"code\" text COLLATE \"C\",\n"
+        "    CONSTRAINT \"payment_pk\" PRIMARY KEY (\"paid_at\", \"id\"),\n"
+        "    CONSTRAINT \"payment_code_key\" UNIQUE NULLS NOT DISTINCT (\"code\", \"paid_at\"),\n"
+        "    CONSTRAINT \"positive\" CHECK ((id > 0)),\n"
+        "    CONSTRAINT \"short\" CHECK (length(code) < 9),\n"
+        "    CONSTRAINT \"payment_code_fkey\" FOREIGN KEY (\"code\") REFERENCES \"public\".\"codes\" (\"code\") MATCH FULL "
+        "DEFERRABLE INITIALLY DEFERRED\n"
+        ") PARTITION BY RANGE (paid_at);");
+  mg::TableDef january = payment;
+  january.name = "payment_2022_01";
+  january.parent_schema = "public";
+  january.parent_table = "payment";
+  january.partition_by.clear();
+  january.partition_bound = "FOR VALUES FROM ('2022-01-01 00:00:00+00') TO ('2022-02-01 00:00:00+00')";
+  january.primary_key.clear();
+  january.uniques.clear();
+  january.checks.clear();
+  january.foreign_keys.clear();
+  january.columns[0].default_sql.clear();
+  CHECK(mg::ddl::create_table(january, true) ==
+        "CREATE TABLE \"public\".\"payment_2022_01\" PARTITION OF \"public\".\"payment\" "
+        "FOR VALUES FROM ('2022-01-01 00:00:00+00') TO ('2022-02-01 00:00:00+00');");
+  CHECK(mg::ddl::partition_column_changes(payment, january) ==
+        "\nALTER TABLE \"public\".\"payment_2022_01\" ALTER COLUMN \"id\" DROP DEFAULT;");
+
+  const mg::IndexDef keys{.name = "by_lower", .keys = {{.expression = "lower(code)", .descending = true},
+                                                       {.column = "paid_at", .nulls_first = true},
+                                                       {.column = "code", .collation = "\"C\"", .opclass = "text_pattern_ops"}},
+                          .include = {"id"}, .nulls_not_distinct = true, .with = "fillfactor=70",
+                          .where = "(id > 10)"};
+  CHECK(mg::ddl::create_index(payment, keys) ==
+        "CREATE INDEX \"by_lower\" ON \"public\".\"payment\" ((lower(code)) DESC, \"paid_at\" NULLS FIRST, "
+        "\"code\" COLLATE \"C\" text_pattern_ops) INCLUDE (\"id\") NULLS NOT DISTINCT WITH (fillfactor=70) WHERE (id > 10);");
+  CHECK(mg::ddl::index_key({.column = "a", .descending = true, .nulls_first = false}) == "\"a\" DESC NULLS LAST");
+
+  const mg::DomainDef year{.name = "year", .type = "integer", .not_null = true, .default_sql = "2000",
+                           .checks = {{"year_check", "(((VALUE >= 1901) AND (VALUE <= 2155)))"}}};
+  CHECK(mg::ddl::create_domain(year) == "CREATE DOMAIN \"public\".\"year\" AS integer DEFAULT 2000 NOT NULL "
+                                        "CONSTRAINT \"year_check\" CHECK (((VALUE >= 1901) AND (VALUE <= 2155)));");
+  const mg::SequenceDef seq{.name = "payment_id_seq", .type = "integer", .max_value = 2147483647,
+                            .owned_by_table = "payment", .owned_by_column = "id"};
+  CHECK(mg::ddl::create_sequence(seq) == "CREATE SEQUENCE \"public\".\"payment_id_seq\" AS integer INCREMENT BY 1 "
+                                         "MINVALUE 1 MAXVALUE 2147483647 START WITH 1 CACHE 1;");
+  CHECK(mg::ddl::sequence_owned_by(seq) ==
+        "ALTER SEQUENCE \"public\".\"payment_id_seq\" OWNED BY \"public\".\"payment\".\"id\";");
+  CHECK(mg::ddl::comment_on_column(payment, payment.columns[1], "it's paid") ==
+        "COMMENT ON COLUMN \"public\".\"payment\".\"paid_at\" IS 'it''s paid';");
+
+  // Into an empty database: the sequence first, the table, then the sequence's owner; the
+  // partition after its table whatever the names; downs undo in reverse.
+  mg::SchemaDef models;
+  models.domains = {year};
+  models.sequences = {seq};
+  january.name = "a_partition";  // sorts before its table
+  models.tables = {january, payment};
+  models.tables[1].foreign_keys.clear();
+  const auto plan = mg::diff_schemas(mg::SchemaDef{}, models);
+  std::vector<std::string> steps;
+  for (const auto& op : plan.operations) steps.push_back(op.description);
+  CHECK(steps == std::vector<std::string>{"create domain public.year", "create sequence public.payment_id_seq",
+                                          "create table public.payment", "create partition public.a_partition",
+                                          "sequence public.payment_id_seq owned by payment.id"});
+  CHECK(plan.operations[4].down == "ALTER SEQUENCE \"public\".\"payment_id_seq\" OWNED BY NONE;");
+  CHECK(plan.operations[1].down == "DROP SEQUENCE IF EXISTS \"public\".\"payment_id_seq\";");
+  // The same schema on both sides: nothing to do.
+  CHECK(mg::diff_schemas(models, models).empty());
 }

@@ -65,8 +65,23 @@ struct InverseForeignKeyInfo {
   std::string referenced_field{};
 };
 
-/// A model-level index: several columns, a method (btree, gin, hnsw, ivfflat …), an
-/// operator class for vector indexes, a partial-index predicate, or unique.
+/// One key of an index: a column or an expression, with its collation, operator class and
+/// order. Expressions are SQL as PostgreSQL prints them (`pg_get_indexdef`): an index is
+/// matched to the database's by this text, so write it the way the server does
+/// (`lower((email)::text)`), or name the index and it is matched by name.
+struct IndexKey {
+  std::string column{};      ///< a column name, or
+  std::string expression{};  ///< an expression
+  std::string collation{};
+  std::string opclass{};
+  bool descending = false;
+  std::optional<bool> nulls_first{};  ///< empty: the direction's default (LAST for ASC)
+  bool operator==(const IndexKey&) const = default;
+};
+
+/// A model-level index: several columns (or keys with expressions and orders), a method
+/// (btree, gin, gist, brin, hnsw, ivfflat …), an operator class for vector indexes, a
+/// partial-index predicate, INCLUDE columns, storage parameters, or unique.
 struct IndexInfo {
   std::string name{};                 ///< empty: <table>_<columns>_idx
   std::vector<std::string> columns{};
@@ -74,6 +89,10 @@ struct IndexInfo {
   std::string method{};               ///< empty: btree
   std::string opclass{};              ///< e.g. "vector_cosine_ops" (applies to every column)
   std::string where{};                ///< partial index predicate (SQL, written by the model's author)
+  std::vector<IndexKey> keys{};       ///< instead of `columns`: keys with expressions, orders, opclasses
+  std::vector<std::string> include{}; ///< INCLUDE (…) columns
+  std::string with{};                 ///< storage parameters: "fillfactor=70"
+  bool nulls_not_distinct = false;
 };
 
 /// A CHECK constraint: SQL written by the model's author.

@@ -25,6 +25,8 @@ struct MigrationFile {
   std::vector<std::string> depends{};
   std::string up{};
   std::optional<std::string> down{};  ///< none: the migration cannot be rolled back
+  int up_line = 0;                   ///< the file's line where `up` starts (for error messages)
+  int down_line = 0;                 ///< the file's line where `down` starts
   bool no_transaction = false;
   std::string checksum{};            ///< SHA-256 of the file's bytes, lowercase hex
   bool crlf = false;                 ///< the file has CRLF line endings (for checksum hints)

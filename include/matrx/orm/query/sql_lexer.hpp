@@ -1,13 +1,13 @@
 // A minimal SQL lexer: tells code from text that must be copied verbatim — string literals
 // ('…', E'…' with backslash escapes), quoted identifiers ("…"), dollar quotes ($tag$…$tag$),
-// and comments (-- … and nested /* … */). Used to renumber a raw CTE's placeholders and to
-// split a migration script into statements without touching what is inside quotes.
+// and comments (-- … and nested /* … */). Used to renumber a raw CTE's placeholders without
+// touching what is inside quotes. (Migration scripts are split by PostgreSQL's own grammar:
+// migrate/sql_script.hpp.)
 #pragma once
 
 #include <functional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace matrx::orm::sql {
 
@@ -15,9 +15,5 @@ namespace matrx::orm::sql {
 /// for literals, quoted identifiers, dollar-quoted bodies and comments. An unterminated one
 /// runs to the end of the text.
 void scan(std::string_view sql, const std::function<void(bool verbatim, std::string_view text)>& on_span);
-
-/// The statements of a script, split at semicolons outside quotes and comments, trimmed;
-/// pieces with no code (only whitespace and comments) are left out.
-std::vector<std::string> split_statements(std::string_view script);
 
 }  // namespace matrx::orm::sql
