@@ -81,7 +81,7 @@ bool has_unique(const TableDef& t, const UniqueDef& wanted) {
 }
 
 struct Phases {
-  std::vector<Operation> schemas, enums, domains, sequences, drop_fks, drop_constraints, creates, columns, drop_columns, owned, adds, add_fks,
+  std::vector<Operation> schemas, extensions, enums, composites, domains, sequences, drop_fks, drop_constraints, creates, columns, drop_columns, owned, adds, add_fks,
       drop_tables;
 };
 
@@ -252,9 +252,16 @@ void create_tables(std::vector<const TableDef*> fresh, const SchemaDef& models, 
   for (const auto* t : order) {
     TableDef now = *t;
     now.foreign_keys.clear();
+    for (const auto& c : t->checks)
+      if (c.not_valid())
+        ph.adds.push_back({fmt::format("add check {} on {} (not valid)", c.name, t->id()), ddl::add_check(*t, c),
+                           ddl::drop_constraint(*t, c.name)});
     for (const auto& f : t->foreign_keys) {
       const std::string target = f.ref_schema + "." + f.ref_table;
-      if (target == t->id() || !pending.count(target) || done.count(target)) now.foreign_keys.push_back(f);
+      if (f.not_valid)
+        ph.add_fks.push_back({fmt::format("add foreign key {} on {} (not valid)", f.name, t->id()),
+                              ddl::add_foreign_key(*t, f), ddl::drop_constraint(*t, f.name)});
+      else if (target == t->id() || !pending.count(target) || done.count(target)) now.foreign_keys.push_back(f);
       else
         ph.add_fks.push_back({fmt::format("add foreign key {} on {} (a cycle)", f.name, t->id()),
                               ddl::add_foreign_key(*t, f), ddl::drop_constraint(*t, f.name)});
@@ -271,6 +278,25 @@ void create_tables(std::vector<const TableDef*> fresh, const SchemaDef& models, 
     for (const auto& i : t->indexes)
       ph.adds.push_back({fmt::format("create index {} on {}", i.name, t->id()), ddl::create_index(*t, i),
                          ddl::drop_index(*t, i)});
+  }
+}
+
+// Extensions and composite types the models use and the database lacks are created; a
+// composite type that differs is reported (its attributes may be in use).
+void compare_types(const SchemaDef& database, const SchemaDef& models, Phases& ph, std::vector<std::string>& warnings) {
+  for (const auto& e : models.extensions)
+    if (std::none_of(database.extensions.begin(), database.extensions.end(),
+                     [&](const ExtensionDef& d) { return d.name == e.name; }))
+      ph.extensions.push_back({"create extension " + e.name, ddl::create_extension(e), ddl::drop_extension(e)});
+  for (const auto& c : models.composite_types) {
+    const auto it = std::find_if(database.composite_types.begin(), database.composite_types.end(),
+                                 [&](const CompositeTypeDef& d) { return d.schema == c.schema && d.name == c.name; });
+    if (it == database.composite_types.end())
+      ph.composites.push_back({"create type " + c.schema + "." + c.name, ddl::create_composite_type(c),
+                               ddl::drop_type(c.qualified())});
+    else if (!(*it == c))
+      warnings.push_back(fmt::format("composite type {}.{} differs from the models' ({}); change it in a migration written "
+                                     "by hand", c.schema, c.name, ddl::create_composite_type(c)));
   }
 }
 
@@ -349,6 +375,7 @@ MigrationPlan diff_schemas(const SchemaDef& database, const SchemaDef& models, c
         plan.warnings.push_back(fmt::format("enum {}.{} has the value '{}', which the models do not list; it is kept",
                                             e.schema, e.name, label));
   }
+  compare_types(database, models, ph, plan.warnings);
   compare_domains(database, models, ph, plan.warnings);
   std::vector<const TableDef*> fresh;
   for (const auto& t : models.tables) {
@@ -379,7 +406,7 @@ MigrationPlan diff_schemas(const SchemaDef& database, const SchemaDef& models, c
       down += "\n" + ddl::create_index(d, i);
     ph.drop_tables.push_back({"drop table " + d.id() + " (its data is lost)", ddl::drop_table(d), down, true});
   }
-  for (auto* phase : {&ph.schemas, &ph.enums, &ph.domains, &ph.sequences, &ph.drop_fks, &ph.drop_constraints,
+  for (auto* phase : {&ph.schemas, &ph.extensions, &ph.enums, &ph.composites, &ph.domains, &ph.sequences, &ph.drop_fks, &ph.drop_constraints,
                       &ph.creates, &ph.columns, &ph.drop_columns, &ph.owned, &ph.adds, &ph.add_fks, &ph.drop_tables})
     for (auto& op : *phase) plan.operations.push_back(std::move(op));
   return plan;

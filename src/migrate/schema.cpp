@@ -27,6 +27,7 @@ const ColumnDef* TableDef::column(std::string_view n) const {
 }
 std::string TableDef::qualified() const { return quote_identifier(schema) + "." + quote_identifier(name); }
 std::string EnumDef::qualified() const { return quote_identifier(schema) + "." + quote_identifier(name); }
+std::string CompositeTypeDef::qualified() const { return quote_identifier(schema) + "." + quote_identifier(name); }
 std::string DomainDef::qualified() const { return quote_identifier(schema) + "." + quote_identifier(name); }
 std::string SequenceDef::qualified() const { return quote_identifier(schema) + "." + quote_identifier(name); }
 std::string ViewDef::qualified() const { return quote_identifier(schema) + "." + quote_identifier(name); }
@@ -332,6 +333,27 @@ IndexKey index_key(const nlohmann::json& k) {
   return key;
 }
 
+// The options of an identity column's sequence that differ from what PostgreSQL picks for a
+// sequence of that type and direction, in CREATE SEQUENCE's order.
+std::string identity_options(const nlohmann::json& q) {
+  const std::string type = q.at(0);
+  const std::int64_t start = q.at(1), increment = q.at(2), min = q.at(3), max = q.at(4), cache = q.at(5);
+  const bool cycle = q.at(6);
+  const std::int64_t type_max = type == "smallint" ? INT16_MAX : type == "integer" ? INT32_MAX : INT64_MAX;
+  const std::int64_t type_min = type == "smallint" ? INT16_MIN : type == "integer" ? INT32_MIN : INT64_MIN;
+  const std::int64_t default_min = increment > 0 ? 1 : type_min, default_max = increment > 0 ? type_max : -1;
+  std::vector<std::string> parts;
+  if (increment != 1) parts.push_back(fmt::format("INCREMENT BY {}", increment));
+  if (min != default_min) parts.push_back(fmt::format("MINVALUE {}", min));
+  if (max != default_max) parts.push_back(fmt::format("MAXVALUE {}", max));
+  if (start != (increment > 0 ? min : max)) parts.push_back(fmt::format("START WITH {}", start));
+  if (cache != 1) parts.push_back(fmt::format("CACHE {}", cache));
+  if (cycle) parts.push_back("CYCLE");
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : " ") + p;
+  return out;
+}
+
 CheckDef check_of(std::string name, std::string definition) {
   if (definition.starts_with("CHECK ")) definition = definition.substr(6);  // "CHECK ((age >= 0))"
   return CheckDef{std::move(name), std::move(definition)};
@@ -435,8 +457,12 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
         "CASE WHEN a.attcollation <> t.typcollation THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' "
         "  THEN quote_ident(co.collname) ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END "
         "  FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END, "
-        "col_description(a.attrelid, a.attnum) "
+        "col_description(a.attrelid, a.attnum), "
+        "(SELECT json_build_array(format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, "
+        "  s.seqcache, s.seqcycle) FROM pg_sequence s WHERE a.attidentity <> '' "
+        "  AND s.seqrelid = pg_get_serial_sequence(quote_ident(n.nspname) || '.' || quote_ident(c.relname), a.attname)::regclass) "
         "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
         "WHERE a.attrelid IN ({}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum",
         relations);
@@ -453,6 +479,7 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
       c.identity_always = identity == "a";
       c.collation = text_or_empty(r, i, 7);
       c.comment = text_or_empty(r, i, 8);
+      if (!r.is_null(i, 9)) c.identity_options = identity_options(nlohmann::json::parse(r.get<std::string>(i, 9)));
       (rel->table ? rel->table->columns : rel->view->columns).push_back(std::move(c));
     }
   }
@@ -468,7 +495,7 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
         "(SELECT json_agg(a.attname ORDER BY k.o) FROM unnest(con.confkey) WITH ORDINALITY k(n, o) "
         "  JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.n), "
         "con.confdeltype, con.confupdtype, pg_get_constraintdef(con.oid), con.confmatchtype = 'f', "
-        "con.condeferrable, con.condeferred, COALESCE(ix.indnullsnotdistinct, false) "
+        "con.condeferrable, con.condeferred, COALESCE(ix.indnullsnotdistinct, false), NOT con.convalidated "
         "FROM pg_constraint con LEFT JOIN pg_class fc ON fc.oid = con.confrelid "
         "LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace "
         "LEFT JOIN pg_index ix ON ix.indexrelid = con.conindid AND con.contype = 'u' "
@@ -498,7 +525,7 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
                                                .on_delete = action(r.get<std::string>(i, 7)),
                                                .on_update = action(r.get<std::string>(i, 8)),
                                                .match_full = r.get<bool>(i, 10), .deferrable = deferrable,
-                                               .initially_deferred = deferred});
+                                               .initially_deferred = deferred, .not_valid = r.get<bool>(i, 14)});
       } else if (type == "x") {
         t.exclusions.push_back(ExclusionDef{std::move(name), r.get<std::string>(i, 9)});
       } else {
@@ -538,6 +565,35 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
     for (int i = 0; i < r.rows(); ++i)
       out.enums.push_back(EnumDef{.schema = r.get<std::string>(i, 0), .name = r.get<std::string>(i, 1),
                                   .labels = json_names(r, i, 2)});
+  }
+  {
+    // Extensions but the built-in procedural language.
+    pg::Result r = co_await connection.execute(
+        "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname <> 'plpgsql' ORDER BY e.oid",
+        pg::Format::text);
+    for (int i = 0; i < r.rows(); ++i)
+      out.extensions.push_back(ExtensionDef{.name = r.get<std::string>(i, 0), .schema = r.get<std::string>(i, 1)});
+  }
+  {
+    // Composite types that are not a table's row type, in creation order.
+    const std::string sql = fmt::format(
+        "SELECT n.nspname, t.typname, json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod), "
+        "  CASE WHEN a.attcollation <> at.typcollation THEN (SELECT quote_ident(co.collname) FROM pg_collation co "
+        "    WHERE co.oid = a.attcollation) ELSE '' END) ORDER BY a.attnum) "
+        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+        "JOIN pg_type at ON at.oid = a.atttypid "
+        "WHERE t.typtype = 'c' AND c.relkind = 'c' AND {} AND {} GROUP BY t.oid, n.nspname, t.typname ORDER BY t.oid",
+        user_schema, not_extension_member("pg_type", "t.oid"));
+    pg::Result r = co_await connection.execute(sql, pg::Format::text);
+    for (int i = 0; i < r.rows(); ++i) {
+      CompositeTypeDef c{.schema = r.get<std::string>(i, 0), .name = r.get<std::string>(i, 1)};
+      for (const auto& a : nlohmann::json::parse(r.get<std::string>(i, 2)))
+        c.attributes.push_back(ColumnDef{.name = a.at(0), .type = normalize_type(a.at(1).get<std::string>()),
+                                         .collation = a.at(2)});
+      out.composite_types.push_back(std::move(c));
+    }
   }
   {
     // Domains in creation order (a domain over another domain comes after it).
@@ -605,11 +661,10 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
     // What the schema model does not describe: said by name, never dropped nor emitted.
     const std::string sql = fmt::format(
         "SELECT kind || ' ' || name FROM ("
-        " SELECT CASE t.typtype WHEN 'c' THEN 'composite type' WHEN 'r' THEN 'range type' ELSE 'type' END AS kind, "
+        " SELECT CASE t.typtype WHEN 'r' THEN 'range type' ELSE 'type' END AS kind, "
         "   format_type(t.oid, NULL) AS name, n.nspname, t.typname AS sort FROM pg_type t "
         "   JOIN pg_namespace n ON n.oid = t.typnamespace "
-        "   WHERE t.typtype IN ('b', 'c', 'r') AND {} AND {} AND t.typelem = 0 "
-        "   AND (t.typtype <> 'c' OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c') "
+        "   WHERE t.typtype IN ('b', 'r') AND {} AND {} AND t.typelem = 0 "
         " UNION ALL SELECT CASE p.prokind WHEN 'a' THEN 'aggregate' WHEN 'p' THEN 'procedure' ELSE 'function' END, "
         "   p.oid::regprocedure::text, n.nspname, p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
         "   WHERE {} AND {} "
@@ -634,13 +689,15 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
 namespace {
 nlohmann::json column_json(const ColumnDef& c) {
   return {{"name", c.name}, {"type", c.type}, {"nullable", c.nullable}, {"default", c.default_sql},
-          {"identity", c.identity}, {"identity_always", c.identity_always}, {"generated", c.generated},
+          {"identity", c.identity}, {"identity_always", c.identity_always},
+          {"identity_options", c.identity_options}, {"generated", c.generated},
           {"collation", c.collation}, {"comment", c.comment}};
 }
 ColumnDef column_from(const nlohmann::json& c) {
   return ColumnDef{.name = c.at("name"), .type = normalize_type(c.at("type").get<std::string>()),
                    .nullable = c.at("nullable"), .default_sql = c.at("default"), .identity = c.at("identity"),
-                   .identity_always = c.value("identity_always", false), .generated = c.value("generated", ""),
+                   .identity_always = c.value("identity_always", false),
+                   .identity_options = c.value("identity_options", ""), .generated = c.value("generated", ""),
                    .collation = c.value("collation", ""), .comment = c.value("comment", "")};
 }
 nlohmann::json index_json(const IndexDef& i) {
@@ -688,6 +745,14 @@ nlohmann::json SchemaDef::to_json() const {
   j["schemas"] = schemas;
   j["enums"] = nlohmann::json::array();
   for (const auto& e : enums) j["enums"].push_back({{"schema", e.schema}, {"name", e.name}, {"labels", e.labels}});
+  j["extensions"] = nlohmann::json::array();
+  for (const auto& e : extensions) j["extensions"].push_back({{"name", e.name}, {"schema", e.schema}});
+  j["composite_types"] = nlohmann::json::array();
+  for (const auto& c : composite_types) {
+    nlohmann::json attributes = nlohmann::json::array();
+    for (const auto& a : c.attributes) attributes.push_back(column_json(a));
+    j["composite_types"].push_back({{"schema", c.schema}, {"name", c.name}, {"attributes", attributes}});
+  }
   j["domains"] = nlohmann::json::array();
   for (const auto& d : domains)
     j["domains"].push_back({{"schema", d.schema}, {"name", d.name}, {"type", d.type}, {"not_null", d.not_null},
@@ -715,7 +780,8 @@ nlohmann::json SchemaDef::to_json() const {
       jt["foreign_keys"].push_back({{"name", f.name}, {"columns", f.columns}, {"ref_schema", f.ref_schema},
                                     {"ref_table", f.ref_table}, {"ref_columns", f.ref_columns},
                                     {"on_delete", f.on_delete}, {"on_update", f.on_update}, {"match_full", f.match_full},
-                                    {"deferrable", f.deferrable}, {"initially_deferred", f.initially_deferred}});
+                                    {"deferrable", f.deferrable}, {"initially_deferred", f.initially_deferred},
+                                    {"not_valid", f.not_valid}});
     jt["checks"] = checks_json(t.checks);
     jt["exclusions"] = nlohmann::json::array();
     for (const auto& x : t.exclusions) jt["exclusions"].push_back({{"name", x.name}, {"definition", x.definition}});
@@ -747,6 +813,13 @@ SchemaDef SchemaDef::from_json(const nlohmann::json& j) {
     s.schemas = j.at("schemas").get<std::vector<std::string>>();
     for (const auto& e : j.at("enums"))
       s.enums.push_back(EnumDef{e.at("schema"), e.at("name"), e.at("labels").get<std::vector<std::string>>()});
+    for (const auto& e : j.value("extensions", nlohmann::json::array()))
+      s.extensions.push_back(ExtensionDef{.name = e.at("name"), .schema = e.at("schema")});
+    for (const auto& c : j.value("composite_types", nlohmann::json::array())) {
+      CompositeTypeDef type{.schema = c.at("schema"), .name = c.at("name")};
+      for (const auto& a : c.at("attributes")) type.attributes.push_back(column_from(a));
+      s.composite_types.push_back(std::move(type));
+    }
     for (const auto& d : j.value("domains", nlohmann::json::array()))
       s.domains.push_back(DomainDef{.schema = d.at("schema"), .name = d.at("name"),
                                     .type = normalize_type(d.at("type").get<std::string>()), .not_null = d.at("not_null"),
@@ -780,7 +853,8 @@ SchemaDef SchemaDef::from_json(const nlohmann::json& j) {
                                                .ref_columns = f.at("ref_columns"), .on_delete = f.at("on_delete"),
                                                .on_update = f.at("on_update"), .match_full = f.value("match_full", false),
                                                .deferrable = f.value("deferrable", false),
-                                               .initially_deferred = f.value("initially_deferred", false)});
+                                               .initially_deferred = f.value("initially_deferred", false),
+                                               .not_valid = f.value("not_valid", false)});
       t.checks = checks_from(jt.at("checks"));
       for (const auto& x : jt.value("exclusions", nlohmann::json::array()))
         t.exclusions.push_back(ExclusionDef{x.at("name"), x.at("definition")});

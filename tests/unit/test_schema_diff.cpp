@@ -255,6 +255,18 @@ TEST_CASE("DDL for what real schemas hold: partitions, generated columns, domain
         "CREATE INDEX \"by_lower\" ON \"public\".\"payment\" ((lower(code)) DESC, \"paid_at\" NULLS FIRST, "
         "\"code\" COLLATE \"C\" text_pattern_ops) INCLUDE (\"id\") NULLS NOT DISTINCT WITH (fillfactor=70) WHERE (id > 10);");
   CHECK(mg::ddl::index_key({.column = "a", .descending = true, .nulls_first = false}) == "\"a\" DESC NULLS LAST");
+  CHECK(mg::ddl::column({.name = "id", .type = "bigint", .nullable = false, .identity = true, .identity_always = true,
+                         .identity_options = "INCREMENT BY 5 START WITH 100"}) ==
+        "\"id\" bigint GENERATED ALWAYS AS IDENTITY (INCREMENT BY 5 START WITH 100) NOT NULL");
+  mg::TableDef late = payment;
+  late.checks = {{"known", "(code <> ''::text) NOT VALID"}};
+  late.foreign_keys[0].not_valid = true;
+  late.partition_by.clear();
+  const auto late_plan = mg::diff_schemas(mg::SchemaDef{}, mg::SchemaDef{.tables = {late}});
+  REQUIRE(late_plan.operations.size() == 3);  // NOT VALID constraints come after the table, by ALTER TABLE
+  CHECK(late_plan.operations[0].up.find("known") == std::string::npos);
+  CHECK(late_plan.operations[1].up == "ALTER TABLE \"public\".\"payment\" ADD CONSTRAINT \"known\" CHECK (code <> ''::text) NOT VALID;");
+  CHECK(late_plan.operations[2].up.ends_with("DEFERRABLE INITIALLY DEFERRED NOT VALID;"));
 
   const mg::DomainDef year{.name = "year", .type = "integer", .not_null = true, .default_sql = "2000",
                            .checks = {{"year_check", "(((VALUE >= 1901) AND (VALUE <= 2155)))"}}};

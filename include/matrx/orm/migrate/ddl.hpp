@@ -14,7 +14,8 @@ std::string column(const ColumnDef& c);
 /// CREATE TABLE with its columns, primary key, unique, check and exclusion constraints, and
 /// the foreign keys `with_foreign_keys` says (the others are added later with
 /// add_foreign_key); PARTITION BY for a partitioned table; PARTITION OF … FOR VALUES for a
-/// partition, which takes its columns from its partitioned table.
+/// partition, which takes its columns from its partitioned table. NOT VALID checks and
+/// foreign keys are left out: add them with add_check / add_foreign_key.
 std::string create_table(const TableDef& t, bool with_foreign_keys);
 /// What a partition's columns set differently from its partitioned table's (defaults, NOT
 /// NULL), as ALTER statements each preceded by a newline; empty when nothing differs.
@@ -47,6 +48,12 @@ std::string drop_index(const TableDef& t, const IndexDef& i);
 std::string create_enum(const EnumDef& e);
 std::string drop_enum(const EnumDef& e);
 std::string add_enum_value(const EnumDef& e, const std::string& label, const std::string& after);
+/// CREATE EXTENSION IF NOT EXISTS "name" WITH SCHEMA "schema"
+std::string create_extension(const ExtensionDef& e);
+std::string drop_extension(const ExtensionDef& e);
+std::string create_composite_type(const CompositeTypeDef& c);
+/// DROP TYPE for a qualified (quoted) type name.
+std::string drop_type(const std::string& qualified);
 std::string create_domain(const DomainDef& d);
 std::string drop_domain(const DomainDef& d);
 /// CREATE SEQUENCE with every option written out (no OWNED BY: the table comes later).

@@ -25,6 +25,7 @@ struct ColumnDef {
   std::string default_sql{};     ///< empty: none
   bool identity = false;         ///< GENERATED … AS IDENTITY
   bool identity_always = false;  ///< GENERATED ALWAYS (else BY DEFAULT)
+  std::string identity_options{};  ///< the identity's sequence options that are not the defaults: "START WITH 100"
   std::string generated{};       ///< GENERATED ALWAYS AS (expr) STORED: the expression
   std::string collation{};       ///< a collation other than the type's default ("C", "de_DE")
   std::string comment{};
@@ -40,6 +41,7 @@ struct ForeignKeyDef {
   std::string on_delete = "NO ACTION", on_update = "NO ACTION";
   bool match_full = false;
   bool deferrable = false, initially_deferred = false;
+  bool not_valid = false;  ///< added NOT VALID: existing rows were never checked
   bool operator==(const ForeignKeyDef&) const = default;
 };
 
@@ -54,6 +56,8 @@ struct UniqueDef {
 struct CheckDef {
   std::string name{};
   std::string expression{};  ///< "(age >= 0)", possibly followed by NO INHERIT / NOT VALID
+  /// Added with NOT VALID (existing rows never checked): only ALTER TABLE can make one.
+  bool not_valid() const { return expression.ends_with(" NOT VALID"); }
   bool operator==(const CheckDef&) const = default;
 };
 
@@ -109,6 +113,22 @@ struct EnumDef {
   std::string qualified() const;
 };
 
+/// A composite type: CREATE TYPE name AS (attribute type [COLLATE c], …).
+struct CompositeTypeDef {
+  std::string schema = "public";
+  std::string name{};
+  std::vector<ColumnDef> attributes{};  ///< name, type and collation of each
+  std::string qualified() const;
+  bool operator==(const CompositeTypeDef&) const = default;
+};
+
+/// An extension the schema uses (vector, citext, hstore): created when missing.
+struct ExtensionDef {
+  std::string name{};
+  std::string schema = "public";
+  bool operator==(const ExtensionDef&) const = default;
+};
+
 /// CREATE DOMAIN name AS type [COLLATE] [DEFAULT] [NOT NULL] [CONSTRAINT c CHECK (…)]…
 struct DomainDef {
   std::string schema = "public";
@@ -149,13 +169,16 @@ struct ViewDef {
 
 struct SchemaDef {
   std::vector<std::string> schemas{};  ///< besides public
+  std::vector<ExtensionDef> extensions{};
   std::vector<EnumDef> enums{};
+  std::vector<CompositeTypeDef> composite_types{};
   std::vector<DomainDef> domains{};
   std::vector<SequenceDef> sequences{};
   std::vector<TableDef> tables{};      ///< partitions after their partitioned table
   std::vector<ViewDef> views{};
-  /// Objects the live database has that the schema model cannot describe yet (composite and
-  /// range types, …), by kind and name: reported, never dropped nor emitted.
+  /// Objects the live database has that the schema model does not describe (functions,
+  /// triggers, policies, range and base types), by kind and name: reported, never dropped
+  /// nor emitted.
   std::vector<std::string> unsupported{};
 
   const TableDef* table(std::string_view schema, std::string_view name) const;
