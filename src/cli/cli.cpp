@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "matrx/orm/codegen/model_writer.hpp"
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/meta/registry.hpp"
 #include "matrx/orm/migrate/makemigrations.hpp"
@@ -153,10 +154,13 @@ int main(int argc, char** argv) {
   auto* export_models = app.add_subcommand("export-models", "print the linked models' schema as JSON (for --models)");
 
   auto* inspect = app.add_subcommand("inspect", "read the database's schema from its catalog");
-  std::string inspect_json;
+  std::string inspect_json, inspect_out, inspect_namespace = "models";
+  bool inspect_dry = false;
   std::vector<std::string> inspect_include, inspect_exclude;
-  inspect->add_option("--json", inspect_json, "write the schema snapshot (the --models format) to FILE, - for stdout")
-      ->required();
+  inspect->add_option("--out", inspect_out, "write C++ model headers into DIR (docs/introspection.md)");
+  inspect->add_option("--namespace", inspect_namespace, "the models' C++ namespace")->capture_default_str();
+  inspect->add_flag("--dry-run", inspect_dry, "with --out: print what would change instead of writing");
+  inspect->add_option("--json", inspect_json, "write the schema snapshot (the --models format) to FILE, - for stdout");
   auto* inspect_inc = inspect->add_option("--include-tables", inspect_include, "only these tables (table or schema.table)");
   auto* inspect_exc = inspect->add_option("--exclude-tables", inspect_exclude, "every table but these");
   inspect_inc->excludes(inspect_exc);
@@ -212,19 +216,40 @@ int main(int argc, char** argv) {
         std::cout << "wrote " << result.file->string() << " (" << result.plan.operations.size() << " operations)\n";
       }
     } else if (*inspect) {
+      if (inspect_out.empty() && inspect_json.empty()) {
+        std::cerr << "inspect: say --out DIR (model headers) and/or --json FILE (schema snapshot)\n";
+        return usage;
+      }
       const mg::TableFilter filter{.include = inspect_include, .exclude = inspect_exclude};
       pg::Database& db = s.database.empty() ? pg::default_database() : pg::database(s.database);
       const mg::SchemaDef schema = sync([&]() -> boost::asio::awaitable<mg::SchemaDef> {
         pg::Connection conn =
             co_await pg::Connection::connect(co_await boost::asio::this_coro::executor, db.config().connect_options());
-        mg::SchemaDef read = co_await mg::schema_from_database(conn, filter);
+        // Headers: every table is read (relations to tables left out still resolve) and the
+        // filter decides what is written.
+        mg::SchemaDef read = co_await mg::schema_from_database(conn, inspect_out.empty() ? filter : mg::TableFilter{});
         conn.close();
         co_return read;
       }());
       for (const auto& what : schema.unsupported)
         std::cerr << error_style.warn("not in the schema model: ") << what << "\n";
-      const std::string text = schema.to_json().dump(2) + "\n";
-      if (inspect_json == "-") {
+      if (!inspect_out.empty()) {
+        std::string command = "matrx-orm inspect --out " + inspect_out + " --namespace " + inspect_namespace;
+        for (const auto& t : inspect_include) command += " --include-tables " + t;
+        for (const auto& t : inspect_exclude) command += " --exclude-tables " + t;
+        const auto models = codegen::generate_models(
+            schema, codegen::CodegenOptions{.name_space = inspect_namespace, .database = s.database, .command = command,
+                                            .filter = filter});
+        for (const auto& n : models.notes)
+          if (!n.starts_with("not generated (outside")) std::cerr << error_style.warn("note: ") << n << "\n";
+        const auto result = codegen::write_files(inspect_out, models.files, inspect_dry);
+        if (inspect_dry) std::cout << result.diff;
+        std::cout << (inspect_dry ? "would write " : "wrote ") << result.written.size() << " file(s), "
+                  << result.unchanged.size() << " unchanged, in " << inspect_out << "\n";
+      }
+      const std::string text = inspect_json.empty() ? std::string() : schema.to_json().dump(2) + "\n";
+      if (inspect_json.empty()) {
+      } else if (inspect_json == "-") {
         std::cout << text;
       } else {
         std::ofstream out(inspect_json, std::ios::binary);

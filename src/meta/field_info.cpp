@@ -160,6 +160,7 @@ void finish_sql_type(FieldInfo& f) {
   else if (k == ValueKind::numeric && f.precision) base = fmt::format("numeric({},{})", *f.precision, f.scale.value_or(0));
   else if (k == ValueKind::vector && f.dimensions) base = fmt::format("vector({})", *f.dimensions);
   if (!base.empty()) f.sql_type = array ? base + "[]" : base;
+  if (!f.declared_type.empty()) f.sql_type = f.declared_type;
   if (f.version && f.kind != ValueKind::int32 && f.kind != ValueKind::int64)
     throw ConfigurationError(fmt::format("version field '{}' must be an integer", f.name));
   if (f.identity && f.kind != ValueKind::int16 && f.kind != ValueKind::int32 && f.kind != ValueKind::int64)
@@ -202,6 +203,14 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   m.indexes = options.index_list;
   m.unique_together = options.unique_sets;
   m.checks = options.check_list;
+  m.uniques = options.unique_list;
+  m.exclusions = options.exclusion_list;
+  m.foreign_keys = options.foreign_key_list;
+  m.primary_key_name = options.primary_key_constraint;
+  m.partition_by = options.partition_key;
+  m.comment = options.table_comment;
+  m.view = options.is_view;
+  m.keyless = options.is_keyless;
   m.cache_timeout = options.cache_timeout_seconds;
   m.cache_max_entries = options.cache_max;
   m.fields = std::move(fields);
@@ -251,7 +260,41 @@ ModelInfo build_model_info(std::string_view type_name, const ModelOptions& optio
   for (const auto& check : m.checks)
     if (check.name.empty() || check.expression.empty())
       throw ConfigurationError(fmt::format("{}: a check constraint needs a name and an expression", m.name));
-  if (m.primary_keys.empty() && !m.abstract)
+  for (const auto& u : m.uniques) {
+    if (u.name.empty() || u.columns.empty())
+      throw ConfigurationError(fmt::format("{}: a unique constraint needs a name and columns", m.name));
+    for (const auto& c : u.columns) known(c, "a unique constraint");
+  }
+  for (const auto& x : m.exclusions)
+    if (x.name.empty() || x.expression.empty())
+      throw ConfigurationError(fmt::format("{}: an exclusion constraint needs a name and a definition", m.name));
+  for (const auto& fk : m.foreign_keys) {
+    if (fk.name.empty() || fk.columns.empty() || fk.ref_table.empty() || fk.columns.size() != fk.ref_columns.size())
+      throw ConfigurationError(fmt::format("{}: a foreign key needs a name, a target table and as many referenced "
+                                           "columns as columns", m.name));
+    for (const auto& c : fk.columns) known(c, "a foreign key");
+  }
+  if (!options.primary_key_columns.empty()) {
+    if (!m.primary_keys.empty())
+      throw ConfigurationError(fmt::format("{}: give the primary key as field options or as .primary_key({{…}}), not both",
+                                           m.name), ErrorContext{.model = m.name});
+    for (const auto& c : options.primary_key_columns) {
+      known(c, "the primary key");
+      const std::size_t i = *m.index_of(c);
+      m.fields[i].primary_key = true;
+      m.fields[i].nullable = false;
+      m.primary_keys.push_back(i);
+    }
+  }
+  for (const auto& f : m.fields) {
+    if (f.text_results) m.text_results = true;
+    if (!f.generated.empty() && (f.identity || f.default_kind == DefaultKind::database))
+      throw ConfigurationError(fmt::format("{}.{}: a generated column has no default nor identity", m.name, f.name),
+                               ErrorContext{.model = m.name, .field = f.name});
+  }
+  if (m.keyless && !m.primary_keys.empty())
+    throw ConfigurationError(fmt::format("{} is declared without_primary_key() but has one", m.name), ErrorContext{.model = m.name});
+  if (m.primary_keys.empty() && !m.abstract && !m.view && !m.keyless)
     throw ConfigurationError(fmt::format("{} must define at least one primary key field", m.name),
                              ErrorContext{.model = m.name, .hint = "add orm::primary_key to a field's options"});
   if (!m.abstract) {

@@ -33,6 +33,11 @@ void DbDefault::apply(FieldInfo& f) const {
 void Column::apply(FieldInfo& f) const { f.name = name; }
 void Choices::apply(FieldInfo& f) const { f.choices = values; }
 void EnumType::apply(FieldInfo& f) const { f.enum_type = name; }
+void ColumnType::apply(FieldInfo& f) const { f.declared_type = type; }
+void Generated::apply(FieldInfo& f) const { f.generated = expression; }
+void Collate::apply(FieldInfo& f) const { f.collation = collation; }
+void Comment::apply(FieldInfo& f) const { f.comment = text; }
+void IdentityOptions::apply(FieldInfo& f) const { f.identity_options = sql; }
 
 References::References() = default;
 References::References(const References&) = default;
@@ -46,6 +51,23 @@ References References::on_update(std::string action) const { return with_fk(*thi
 References References::to_field(std::string field) const { return with_fk(*this, &ForeignKeyInfo::to_field, std::move(field)); }
 References References::to_db(std::string database) const { return with_fk(*this, &ForeignKeyInfo::to_db, std::move(database)); }
 References References::to_schema(std::string schema) const { return with_fk(*this, &ForeignKeyInfo::to_schema, std::move(schema)); }
+References References::name(std::string constraint) const { return with_fk(*this, &ForeignKeyInfo::name, std::move(constraint)); }
+References References::match_full() const {
+  References copy = *this;
+  copy.fk.match_full = true;
+  return copy;
+}
+References References::deferrable(bool initially_deferred) const {
+  References copy = *this;
+  copy.fk.deferrable = true;
+  copy.fk.initially_deferred = initially_deferred;
+  return copy;
+}
+References References::not_valid() const {
+  References copy = *this;
+  copy.fk.not_valid = true;
+  return copy;
+}
 References references_to(const ModelInfo& (*target)()) {
   References r;
   r.fk.target_info = target;
@@ -92,6 +114,23 @@ ModelOptions ModelOptions::unique_together(std::vector<std::string> columns) con
 ModelOptions ModelOptions::check(std::string name, std::string expression) const {
   return appended(*this, &ModelOptions::check_list, CheckInfo{std::move(name), std::move(expression)});
 }
+ModelOptions ModelOptions::unique(UniqueInfo u) const { return appended(*this, &ModelOptions::unique_list, std::move(u)); }
+ModelOptions ModelOptions::exclusion(std::string name, std::string definition) const {
+  return appended(*this, &ModelOptions::exclusion_list, CheckInfo{std::move(name), std::move(definition)});
+}
+ModelOptions ModelOptions::foreign_key(ForeignKeyConstraintInfo f) const {
+  return appended(*this, &ModelOptions::foreign_key_list, std::move(f));
+}
+ModelOptions ModelOptions::primary_key_name(std::string name) const {
+  return with(*this, &ModelOptions::primary_key_constraint, std::move(name));
+}
+ModelOptions ModelOptions::primary_key(std::vector<std::string> columns) const {
+  return with(*this, &ModelOptions::primary_key_columns, std::move(columns));
+}
+ModelOptions ModelOptions::partition_by(std::string key) const { return with(*this, &ModelOptions::partition_key, std::move(key)); }
+ModelOptions ModelOptions::comment(std::string text) const { return with(*this, &ModelOptions::table_comment, std::move(text)); }
+ModelOptions ModelOptions::view() const { return with(*this, &ModelOptions::is_view, true); }
+ModelOptions ModelOptions::without_primary_key() const { return with(*this, &ModelOptions::is_keyless, true); }
 ModelOptions ModelOptions::schema(std::string s) const { return with(*this, &ModelOptions::schema_name, std::move(s)); }
 ModelOptions ModelOptions::cache(CachePolicy p) const { return with(*this, &ModelOptions::cache_policy, p); }
 ModelOptions ModelOptions::cache_timeout(std::chrono::seconds t) const { return with(*this, &ModelOptions::cache_timeout_seconds, t); }

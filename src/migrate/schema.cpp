@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/meta/registry.hpp"
+#include "matrx/orm/migrate/declare.hpp"
 #include "matrx/orm/migrate/migration_file.hpp"
 #include "matrx/orm/model/relations.hpp"
 #include "matrx/orm/pg/connection.hpp"
@@ -152,10 +154,34 @@ std::string schema_of(const std::string& s) { return s.empty() ? "public" : s; }
 bool is_integer(const std::string& type) { return type == "smallint" || type == "integer" || type == "bigint"; }
 
 ColumnDef column_of(const FieldInfo& f) {
-  ColumnDef c{.name = f.name, .type = normalize_type(f.sql_type), .nullable = f.nullable && !f.primary_key};
-  if (f.identity) c.identity = true;
-  else if (f.default_kind == DefaultKind::database) c.default_sql = f.db_default;
+  ColumnDef c{.name = f.name, .type = normalize_type(f.sql_type), .nullable = f.nullable && !f.primary_key,
+              .identity = f.identity, .identity_always = f.identity_always, .identity_options = f.identity_options,
+              .generated = f.generated, .collation = f.collation, .comment = f.comment};
+  if (!f.identity && f.default_kind == DefaultKind::database) c.default_sql = f.db_default;
   return c;
+}
+
+// "schema.name", "\"Odd\".\"Name\"" or "name" → (schema, name), unquoted.
+std::pair<std::string, std::string> split_qualified(std::string_view sql) {
+  std::vector<std::string> parts{""};
+  bool quoted = false;
+  for (std::size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (c == '"') {
+      if (quoted && i + 1 < sql.size() && sql[i + 1] == '"') {
+        parts.back().push_back('"');
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == '.' && !quoted) {
+      parts.emplace_back();
+    } else {
+      parts.back().push_back(c);
+    }
+  }
+  if (parts.size() == 1) return {"public", parts[0]};
+  return {parts[0], parts[1]};
 }
 
 std::string upper(std::string s) {
@@ -163,10 +189,17 @@ std::string upper(std::string s) {
   return s;
 }
 
+// An enum column's type: public.<enum_type>, or where orm::column_type puts it.
 void add_enum(SchemaDef& out, const FieldInfo& f) {
   if (f.enum_type.empty() || f.choices.empty()) return;
-  if (out.enumeration("public", f.enum_type)) return;
-  out.enums.push_back(EnumDef{.schema = "public", .name = f.enum_type, .labels = f.choices});
+  std::string schema = "public", name = f.enum_type;
+  if (!f.declared_type.empty()) {
+    std::string type = f.declared_type;
+    if (type.ends_with("[]")) type.resize(type.size() - 2);
+    std::tie(schema, name) = split_qualified(type);
+  }
+  if (out.enumeration(schema, name)) return;
+  out.enums.push_back(EnumDef{.schema = schema, .name = name, .labels = f.choices});
 }
 
 TableDef table_of(const ModelInfo& m) {
@@ -187,15 +220,31 @@ TableDef table_of(const ModelInfo& m) {
                                              target.name, to.name, to_type),
                                  ErrorContext{.model = m.name, .field = f.name,
                                               .hint = "give the foreign key field the referenced field's C++ type"});
-      t.foreign_keys.push_back(ForeignKeyDef{.name = object_name(m.table, {f.name}, "fkey"), .columns = {f.name},
-                                             .ref_schema = schema_of(target.schema), .ref_table = target.table,
-                                             .ref_columns = {to.name}, .on_delete = upper(f.foreign_key->on_delete),
-                                             .on_update = upper(f.foreign_key->on_update)});
+      const ForeignKeyInfo& fk = *f.foreign_key;
+      t.foreign_keys.push_back(ForeignKeyDef{.name = fk.name.empty() ? object_name(m.table, {f.name}, "fkey") : fk.name,
+                                             .columns = {f.name}, .ref_schema = schema_of(target.schema),
+                                             .ref_table = target.table, .ref_columns = {to.name},
+                                             .on_delete = upper(fk.on_delete), .on_update = upper(fk.on_update),
+                                             .match_full = fk.match_full, .deferrable = fk.deferrable,
+                                             .initially_deferred = fk.initially_deferred, .not_valid = fk.not_valid});
     }
   }
   for (auto i : m.primary_keys) t.primary_key.push_back(m.fields[i].name);
+  t.primary_key_name = m.primary_key_name;
+  t.partition_by = m.partition_by;
+  t.comment = m.comment;
   for (const auto& set : m.unique_together) t.uniques.push_back(UniqueDef{object_name(m.table, set, "key"), set});
+  for (const auto& u : m.uniques)
+    t.uniques.push_back(UniqueDef{.name = u.name, .columns = u.columns, .nulls_not_distinct = u.nulls_not_distinct,
+                                  .deferrable = u.deferrable, .initially_deferred = u.initially_deferred});
   for (const auto& c : m.checks) t.checks.push_back(CheckDef{c.name, c.expression});
+  for (const auto& x : m.exclusions) t.exclusions.push_back(ExclusionDef{x.name, x.expression});
+  for (const auto& f : m.foreign_keys)
+    t.foreign_keys.push_back(ForeignKeyDef{.name = f.name, .columns = f.columns, .ref_schema = f.ref_schema,
+                                           .ref_table = f.ref_table, .ref_columns = f.ref_columns,
+                                           .on_delete = upper(f.on_delete), .on_update = upper(f.on_update),
+                                           .match_full = f.match_full, .deferrable = f.deferrable,
+                                           .initially_deferred = f.initially_deferred, .not_valid = f.not_valid});
   for (const auto& i : m.indexes) {
     IndexDef index{.name = i.name, .keys = i.keys, .include = i.include, .unique = i.unique,
                    .nulls_not_distinct = i.nulls_not_distinct, .method = i.method.empty() ? "btree" : lower(i.method),
@@ -232,12 +281,86 @@ TableDef junction_of(const ModelInfo& m, const ManyToManyInfo& declared) {
 }
 }  // namespace
 
+// ---- declared objects -----------------------------------------------------------------------
+
+namespace {
+struct Declarations {
+  std::mutex mutex;
+  std::vector<std::pair<std::string, SchemaDef>> entries;  // (database, objects) in call order
+};
+Declarations& declarations() {
+  static Declarations d;
+  return d;
+}
+
+template <class T>
+void append_new(std::vector<T>& into, const std::vector<T>& from) {
+  for (const auto& x : from)
+    if (std::none_of(into.begin(), into.end(), [&](const T& y) { return y.schema == x.schema && y.name == x.name; }))
+      into.push_back(x);
+}
+
+// A declared partition: the parent's columns, with the defaults and NOT NULL it lists.
+TableDef partition_of(const TableDef& parent, const TableDef& declared) {
+  TableDef t = declared;
+  t.columns.clear();
+  for (const auto& c : parent.columns) {
+    ColumnDef column = c;
+    column.comment.clear();
+    // PostgreSQL 15 keeps an identity on the partitioned table only.
+    column.identity = column.identity_always = false;
+    column.identity_options.clear();
+    for (const auto& own : declared.columns)
+      if (own.name == c.name) {
+        column.default_sql = own.default_sql;
+        column.nullable = own.nullable;
+      }
+    t.columns.push_back(std::move(column));
+  }
+  return t;
+}
+}  // namespace
+
+bool declare(SchemaDef objects, std::string database) {
+  Declarations& d = declarations();
+  std::lock_guard lock(d.mutex);
+  d.entries.emplace_back(std::move(database), std::move(objects));
+  return true;
+}
+
+SchemaDef declared_objects(std::string_view database) {
+  std::string default_name;
+  try {
+    default_name = pg::default_database().config().name;
+  } catch (const OrmError&) {
+  }
+  Declarations& d = declarations();
+  std::lock_guard lock(d.mutex);
+  SchemaDef out;
+  for (const auto& [db, objects] : d.entries) {
+    const bool ours = database.empty() ? (db.empty() || db == default_name)
+                                       : (db == database || (db.empty() && database == default_name));
+    if (!ours) continue;
+    for (const auto& s : objects.schemas)
+      if (std::find(out.schemas.begin(), out.schemas.end(), s) == out.schemas.end()) out.schemas.push_back(s);
+    for (const auto& e : objects.extensions)
+      if (std::none_of(out.extensions.begin(), out.extensions.end(), [&](const ExtensionDef& x) { return x.name == e.name; }))
+        out.extensions.push_back(e);
+    append_new(out.enums, objects.enums);
+    append_new(out.composite_types, objects.composite_types);
+    append_new(out.domains, objects.domains);
+    append_new(out.sequences, objects.sequences);
+    append_new(out.tables, objects.tables);
+  }
+  return out;
+}
+
 SchemaDef schema_from_models(std::string_view database, const TableFilter& filter) {
   filter.validate();
   SchemaDef out;
   std::vector<const ModelInfo*> models;
   for (const ModelInfo* m : ModelRegistry::all())
-    if (!m->abstract && in_database(*m, database)) models.push_back(m);
+    if (!m->abstract && !m->view && in_database(*m, database)) models.push_back(m);
   std::sort(models.begin(), models.end(), [](const ModelInfo* a, const ModelInfo* b) {
     return std::tie(a->schema, a->table) < std::tie(b->schema, b->table);
   });
@@ -260,9 +383,35 @@ SchemaDef schema_from_models(std::string_view database, const TableFilter& filte
       if (!modelled) out.tables.push_back(junction_of(*m, r));
     }
   }
-  std::set<std::string> schemas;
-  for (const auto& t : out.tables)
-    if (t.schema != "public") schemas.insert(t.schema);
+  // What the program declared besides its models (generated headers declare these).
+  const SchemaDef declared = declared_objects(database);
+  out.extensions = declared.extensions;
+  std::vector<EnumDef> enums = declared.enums;
+  append_new(enums, out.enums);
+  out.enums = std::move(enums);
+  out.composite_types = declared.composite_types;
+  out.domains = declared.domains;
+  // Partitions follow their partitioned table into scope (parents first: sub-partitions).
+  for (bool added = true; added;) {
+    added = false;
+    for (const auto& p : declared.tables) {
+      if (out.table(p.schema, p.name)) continue;
+      if (const TableDef* parent = out.table(p.parent_schema, p.parent_table)) {
+        out.tables.push_back(partition_of(*parent, p));
+        added = true;
+      }
+    }
+  }
+  for (const auto& q : declared.sequences)
+    if (q.owned_by_table.empty() ? filter.include.empty() : out.table(q.schema, q.owned_by_table) != nullptr)
+      out.sequences.push_back(q);
+  std::set<std::string> schemas(declared.schemas.begin(), declared.schemas.end());
+  for (const auto& t : out.tables) schemas.insert(t.schema);
+  for (const auto& e : out.enums) schemas.insert(e.schema);
+  for (const auto& d : out.domains) schemas.insert(d.schema);
+  for (const auto& c : out.composite_types) schemas.insert(c.schema);
+  for (const auto& q : out.sequences) schemas.insert(q.schema);
+  schemas.erase("public");
   out.schemas.assign(schemas.begin(), schemas.end());
   return out;
 }

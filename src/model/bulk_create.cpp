@@ -62,6 +62,7 @@ asio::awaitable<std::optional<std::size_t>> create_by_copy(const BulkOps& ops, v
   for (std::size_t i = 0; i < m.fields.size() && eligible; ++i) {
     const FieldInfo& info = m.fields[i];
     const std::size_t unset = unset_counts[i];
+    if (!info.writable()) continue;  // generated: only the server writes it
     if (unset == n && !options.refresh) continue;  // the server fills the column itself
     eligible = false;
     const auto column = table.find(info.name);

@@ -24,6 +24,18 @@ void append_param_cell(std::string& sql, pg::Params& params, bool& first, const 
   fmt::format_to(std::back_inserter(sql), "${}", params.size());
 }
 
+void throw_no_primary_key(const ModelInfo& m) {
+  throw QueryError(fmt::format("{} has no primary key: one object of it cannot be identified", m.name),
+                   ErrorContext{.model = m.name, .hint = "filter a QuerySet by the columns that identify the row"});
+}
+
+void check_writable(const ModelInfo& m, const char* operation) {
+  if (m.view)
+    throw QueryError(fmt::format("{} is a view: it cannot be written", m.name),
+                     ErrorContext{.model = m.name, .operation = operation,
+                                  .hint = "views are read-only models; write to the tables the view reads"});
+}
+
 std::vector<std::size_t> upsert_update_fields(const ModelInfo& m, const std::vector<std::size_t>& conflict,
                                               std::vector<std::size_t> update) {
   if (conflict.empty())
@@ -31,7 +43,7 @@ std::vector<std::size_t> upsert_update_fields(const ModelInfo& m, const std::vec
   if (update.empty())  // every other field, but keys and creation times keep their values
     for (std::size_t i = 0; i < m.fields.size(); ++i)
       if (std::find(conflict.begin(), conflict.end(), i) == conflict.end() && !m.fields[i].auto_now_add &&
-          !m.fields[i].primary_key)
+          !m.fields[i].primary_key && m.fields[i].writable())
         update.push_back(i);
   return update;
 }

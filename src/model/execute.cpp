@@ -51,6 +51,7 @@ struct StatementContext {
 // One coroutine frame for the whole path (the wrappers below are plain functions): each
 // frame the hot path avoids is an allocation Asio's two-slot frame cache would miss.
 asio::awaitable<pg::Result> execute_statement(const Statement& statement, StatementContext ctx) {
+  if (ctx.model && ctx.model->text_results) ctx.format = pg::Format::text;  // a field has no binary codec
   try {
     pg::Database& db = ctx.model ? database_for(*ctx.model, ctx.database)
                                  : ctx.database.empty() ? pg::default_database() : pg::database(ctx.database);

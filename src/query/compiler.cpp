@@ -477,6 +477,7 @@ Statement compile_exists(const SelectSpec& spec) {
 Statement compile_update(const SelectSpec& spec, const std::vector<Assignment>& set, bool returning) {
   const ModelInfo& m = model_of(spec);
   check_plain_write(spec, "update");
+  if (m.view) throw QueryError(fmt::format("{} is a view: it cannot be written", m.name), ErrorContext{.model = m.name, .operation = "update"});
   if (set.empty()) throw QueryError("update() needs at least one field to set", ErrorContext{.model = m.name, .operation = "update"});
   pg::Params params;
   Writer w(m, params);
@@ -496,6 +497,7 @@ Statement compile_update(const SelectSpec& spec, const std::vector<Assignment>& 
 Statement compile_delete(const SelectSpec& spec) {
   const ModelInfo& m = model_of(spec);
   check_plain_write(spec, "delete");
+  if (m.view) throw QueryError(fmt::format("{} is a view: it cannot be written", m.name), ErrorContext{.model = m.name, .operation = "delete"});
   pg::Params params;
   Writer w(m, params);
   w.ctes(spec);

@@ -1,6 +1,7 @@
 -- A schema of our own that holds every item the schema model describes (docs/introspection.md):
 -- read by `matrx-orm inspect`, rebuilt from an empty database, and compared with pg_dump by
 -- tests/roundtrip/schema_roundtrip.sh. 28 tables (7 of them partitions), two schemas.
+-- roundtrip: every model has a row
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS hstore;
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -167,6 +168,7 @@ CREATE TABLE audit_log (
     detail varchar
 );
 
+
 CREATE VIEW team_sizes AS SELECT t.id, t.name, count(m.person_id) AS members
     FROM team t LEFT JOIN team_member m ON m.team_id = t.id GROUP BY t.id, t.name;
 CREATE MATERIALIZED VIEW mood_counts AS SELECT mood, count(*) AS n FROM person GROUP BY mood;
@@ -203,3 +205,33 @@ CREATE TABLE charge (
     status text NOT NULL DEFAULT 'new'
 );
 ALTER TABLE charge ADD CONSTRAINT charge_status_known CHECK (status IN ('new', 'paid', 'failed')) NOT VALID;
+
+-- One row in every table, so that reading them through the generated models decodes every
+-- type (schema_roundtrip.sh: "every model has a row").
+INSERT INTO billing.account (owner_email, currency, balance) VALUES ('ann@example.com', 'JPY', 1200);
+INSERT INTO person (name, email, account_id, nicknames, scores, attributes, home, mood, born, search)
+    VALUES ('Ann', 'Ann@Example.com', 100, '{annie,"a n"}', '{1,NULL,3}', 'a=>1, b=>NULL', ROW('Main St 1', 'Springfield', '12345'),
+            'it''s complicated', '1990-05-17', to_tsvector('simple', 'ann likes tests'));
+INSERT INTO team (name, lead_id, deputy_id, budget) VALUES ('core', 1, NULL, 1234.50);
+INSERT INTO team_member VALUES (1, 1);
+INSERT INTO project VALUES ('PRJ001', 2026, 'The project', 1);
+INSERT INTO task (project_code, project_year, estimate, due, payload, raw, blob, ratio, precise, price)
+    VALUES ('PRJ001', 2026, '1 day 02:00', '17:30', '{"k": [1, 2]}', '{"raw": true}', '\xdeadbeef', 0.5, 1e-300, 12.34);
+INSERT INTO room (name, location, network, subnet, mac) VALUES ('blue', '(1.5,2)', '10.0.0.7/24', '10.0.0.0/24', '08:00:2b:01:02:03');
+INSERT INTO booking (room_id, during, seats) VALUES (1, '[2026-01-01 10:00+00,2026-01-01 11:00+00)', '[1,10)');
+INSERT INTO document (title, embedding, written_at) VALUES ('doc', '[1,2,3]', '2026-03-04 05:06:07.891');
+INSERT INTO billing.invoice (account_id, issued_on, amount) VALUES (100, '2025-06-01', 500);
+INSERT INTO event VALUES (1, 'de'), (2, 'us');
+INSERT INTO metric VALUES (7, 0.25);
+INSERT INTO tag (label) VALUES ('red');
+INSERT INTO document_tag VALUES (1, 1);
+INSERT INTO "Odd Name" VALUES (1, 'sel', 'wei"rd');
+INSERT INTO audit_log (actor_id, detail) VALUES (1, 'created');
+INSERT INTO post (author_id, body) VALUES (1, 'root');
+INSERT INTO post (parent_id, author_id, body) VALUES (1, 1, 'reply');
+INSERT INTO person (name) VALUES ('Bob');
+INSERT INTO follower (follower_id, followee_id) VALUES (2, 1);
+INSERT INTO setting (key, value, flags) VALUES ('theme', '{"dark": true}', B'101');
+INSERT INTO billing.payment_method (account_id, label) VALUES (100, 'card');
+INSERT INTO charge (method_id, amount) VALUES (1, 9.99);
+REFRESH MATERIALIZED VIEW mood_counts;

@@ -42,6 +42,10 @@ struct ForeignKeyInfo {
   std::string on_update = "NO ACTION";
   std::string to_db{};      ///< the target lives in another registered database
   std::string to_schema{};  ///< informational: the target model's schema decides
+  std::string name{};       ///< the constraint's name (empty: <table>_<column>_fkey)
+  bool match_full = false;
+  bool deferrable = false, initially_deferred = false;
+  bool not_valid = false;   ///< added NOT VALID (existing rows never checked)
   /// The target's description (resolved through the registry for names).
   const ModelInfo& target() const;
 };
@@ -101,6 +105,27 @@ struct CheckInfo {
   std::string expression;
 };
 
+/// A named unique constraint with its options (unique_together names its own).
+struct UniqueInfo {
+  std::string name{};
+  std::vector<std::string> columns{};
+  bool nulls_not_distinct = false;
+  bool deferrable = false, initially_deferred = false;
+};
+
+/// A foreign key over several columns (a single column's is a field option:
+/// orm::references<T>()). The target is named by table, in any schema.
+struct ForeignKeyConstraintInfo {
+  std::string name{};
+  std::vector<std::string> columns{};
+  std::string ref_schema = "public", ref_table{};
+  std::vector<std::string> ref_columns{};
+  std::string on_delete = "NO ACTION", on_update = "NO ACTION";
+  bool match_full = false;
+  bool deferrable = false, initially_deferred = false;
+  bool not_valid = false;
+};
+
 struct FieldInfo {
   std::string name{};          ///< column name (and lookup name)
   std::string sql_type{};      ///< DDL spelling: "bigint", "varchar(50)", "numeric(10,2)", "mood"
@@ -124,9 +149,20 @@ struct FieldInfo {
   std::string db_default{};                    ///< SQL expression for DefaultKind::database
   std::string member{};                        ///< C++ member name
   std::optional<ForeignKeyInfo> foreign_key{};
+  std::string declared_type{};     ///< orm::column_type("…"): the column's SQL type as given (a domain, tsvector, …)
+  bool text_results = false;       ///< read in text form (types without a binary codec: tsvector, ranges, …)
+  bool identity_always = false;    ///< GENERATED ALWAYS AS IDENTITY
+  std::string identity_options{};  ///< "START WITH 100 INCREMENT BY 5"
+  std::string generated{};         ///< GENERATED ALWAYS AS (expr) STORED: never written by the ORM
+  std::string collation{};         ///< COLLATE (SQL: "\"C\"")
+  std::string comment{};
 
   /// A server-side value exists when an INSERT omits the column.
-  bool has_server_default() const noexcept { return identity || default_kind == DefaultKind::database; }
+  bool has_server_default() const noexcept {
+    return identity || default_kind == DefaultKind::database || !generated.empty();
+  }
+  /// The ORM may send a value for it (a generated column only ever takes the server's).
+  bool writable() const noexcept { return generated.empty(); }
 };
 
 /// How long the StateManager keeps a model's objects: permanent (until a write evicts them),
@@ -151,6 +187,17 @@ struct ModelInfo {
   std::vector<IndexInfo> indexes{};                       ///< beyond the fields' own `index`
   std::vector<std::vector<std::string>> unique_together{};  ///< composite unique constraints
   std::vector<CheckInfo> checks{};
+  std::vector<UniqueInfo> uniques{};                       ///< named unique constraints with options
+  std::vector<CheckInfo> exclusions{};                     ///< EXCLUDE constraints: name and definition
+  std::vector<ForeignKeyConstraintInfo> foreign_keys{};    ///< foreign keys over several columns
+  std::string primary_key_name{};  ///< empty: PostgreSQL's <table>_pkey
+  std::string partition_by{};      ///< a partitioned table: "RANGE (created_at)"
+  std::string comment{};
+  /// A view (or materialized view): read-only, never created nor dropped by makemigrations,
+  /// and it may have no primary key.
+  bool view = false;
+  bool keyless = false;  ///< declared without_primary_key()
+  bool text_results = false;  ///< a field needs text-form results: the model's reads ask for text
   /// SQL the compiler would otherwise rebuild for every query, set once by the model's
   /// registration (empty for a ModelInfo built by hand): the quoted table, and every
   /// column qualified by it ("t"."a", "t"."b", …).

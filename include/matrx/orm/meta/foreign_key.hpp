@@ -30,6 +30,12 @@ struct References {
   /// The target lives in another registered database: fetches go to its pool.
   References to_db(std::string database) const;
   References to_schema(std::string schema) const;
+  /// The constraint's name (default: <table>_<column>_fkey).
+  References name(std::string constraint) const;
+  References match_full() const;
+  References deferrable(bool initially_deferred = false) const;
+  /// Added NOT VALID: existing rows are not checked.
+  References not_valid() const;
 };
 /// A reference to the model whose ModelInfo `target` returns.
 References references_to(const ModelInfo& (*target)());

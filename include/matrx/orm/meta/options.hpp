@@ -34,6 +34,13 @@ struct DbDefault { std::string sql; void apply(FieldInfo& f) const; };
 struct Column { std::string name; void apply(FieldInfo& f) const; };
 struct Choices { std::vector<std::string> values; void apply(FieldInfo& f) const; };
 struct EnumType { std::string name; void apply(FieldInfo& f) const; };
+struct ColumnType { std::string type; void apply(FieldInfo& f) const; };
+struct Generated { std::string expression; void apply(FieldInfo& f) const; };
+struct Collate { std::string collation; void apply(FieldInfo& f) const; };
+struct Comment { std::string text; void apply(FieldInfo& f) const; };
+struct IdentityAlways { void apply(FieldInfo& f) const { f.identity = f.identity_always = true; } };
+struct IdentityOptions { std::string sql; void apply(FieldInfo& f) const; };
+struct TextResults { void apply(FieldInfo& f) const { f.text_results = true; } };
 /// A client-side default computed at insert time (see orm::default_fn).
 template <class F>
 struct DefaultFn {
@@ -70,6 +77,23 @@ template <class F>
 options::DefaultFn<F> default_fn(F make) { return {std::move(make)}; }
 /// SQL name of an enum type (default: snake_case of the C++ enum's name).
 inline options::EnumType enum_type(std::string name) { return {std::move(name)}; }
+/// The column's SQL type when the C++ type's default does not say it: a domain ("year"), a
+/// type in another schema ("billing.currency"), "character(6)", "tsvector", "int4range".
+inline options::ColumnType column_type(std::string type) { return {std::move(type)}; }
+/// A generated column: GENERATED ALWAYS AS (expression) STORED. The ORM never writes it and
+/// reads back what the server computed.
+inline options::Generated generated(std::string expression) { return {std::move(expression)}; }
+/// The column's collation, as SQL: collate("\"C\"").
+inline options::Collate collate(std::string collation) { return {std::move(collation)}; }
+/// COMMENT ON COLUMN.
+inline options::Comment comment(std::string text) { return {std::move(text)}; }
+/// GENERATED ALWAYS AS IDENTITY (the server refuses a value the ORM would send).
+inline constexpr options::IdentityAlways identity_always{};
+/// The identity's sequence options: identity_options("START WITH 100 INCREMENT BY 5").
+inline options::IdentityOptions identity_options(std::string sql) { return {std::move(sql)}; }
+/// Read this column in text form (std::string members of types without a binary codec:
+/// tsvector, ranges, composite types); every read of the model then asks for text results.
+inline constexpr options::TextResults text_results{};
 
 /// Model-level options: orm::table("users").schema("auth").database("main").
 /// The builders and special members are compiled once in the library (src/meta/options.cpp):
@@ -87,6 +111,15 @@ struct ModelOptions {
   std::vector<IndexInfo> index_list{};
   std::vector<std::vector<std::string>> unique_sets{};
   std::vector<CheckInfo> check_list{};
+  std::vector<UniqueInfo> unique_list{};
+  std::vector<CheckInfo> exclusion_list{};
+  std::vector<ForeignKeyConstraintInfo> foreign_key_list{};
+  std::string primary_key_constraint{};
+  std::vector<std::string> primary_key_columns{};
+  std::string partition_key{};
+  std::string table_comment{};
+  bool is_view = false;
+  bool is_keyless = false;
 
   ModelOptions();
   ModelOptions(const ModelOptions&);
@@ -122,6 +155,30 @@ struct ModelOptions {
   ModelOptions unique_together(std::vector<std::string> columns) const;
   /// A CHECK constraint: .check("positive_age", "age >= 0").
   ModelOptions check(std::string name, std::string expression) const;
+  /// A named unique constraint: .unique({.name = "t_a_b_key", .columns = {"a", "b"},
+  /// .nulls_not_distinct = true}).
+  ModelOptions unique(UniqueInfo u) const;
+  /// An EXCLUDE constraint as PostgreSQL prints it: .exclusion("no_overlap", "EXCLUDE USING gist (during WITH &&)").
+  ModelOptions exclusion(std::string name, std::string definition) const;
+  /// A foreign key over several columns: .foreign_key({.name = "f", .columns = {"a", "b"},
+  /// .ref_table = "parent", .ref_columns = {"a", "b"}}).
+  ModelOptions foreign_key(ForeignKeyConstraintInfo f) const;
+  /// The primary key constraint's name (default: <table>_pkey).
+  ModelOptions primary_key_name(std::string name) const;
+  /// A primary key whose columns are in another order than the fields:
+  /// .primary_key({"payment_date", "payment_id"}) (instead of orm::primary_key on fields).
+  ModelOptions primary_key(std::vector<std::string> columns) const;
+  /// A partitioned table: .partition_by("RANGE (created_at)"). Partitions are declared with
+  /// migrate::declare (migrate/declare.hpp).
+  ModelOptions partition_by(std::string key) const;
+  /// COMMENT ON TABLE.
+  ModelOptions comment(std::string text) const;
+  /// A view or materialized view: read-only (writes throw), may lack a primary key, and
+  /// makemigrations neither creates nor drops it.
+  ModelOptions view() const;
+  /// A table without a primary key (as some existing databases have): QuerySets read,
+  /// insert, update and delete it; save() and remove() of one object throw QueryError.
+  ModelOptions without_primary_key() const;
   ModelOptions schema(std::string s) const;
   /// StateManager policy: orm::table("users").cache(orm::CachePolicy::long_term).
   ModelOptions cache(CachePolicy p) const;

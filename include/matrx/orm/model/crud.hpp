@@ -38,6 +38,7 @@ std::vector<std::size_t> insert_columns(const M* objs, std::size_t n) {
   std::vector<std::size_t> cols;
   for_each_field<M>([&](const auto& f, std::size_t i) {
     const FieldInfo& info = m.fields[i];
+    if (!info.writable()) return;
     bool needed = !info.has_server_default();
     for (std::size_t k = 0; k < n && !needed; ++k) needed = !is_unset(objs[k].*(f.member));
     if (needed) cols.push_back(i);
@@ -105,7 +106,11 @@ inline std::string column_list(const ModelInfo& m, const std::vector<std::size_t
   return out;
 }
 
+/// Throws QueryError for a write to a view's model.
+void check_writable(const ModelInfo& m, const char* operation);
+
 inline std::string insert_head(const ModelInfo& m, const std::vector<std::size_t>& cols) {
+  check_writable(m, "insert");
   if (cols.empty()) return "INSERT INTO " + m.qualified_table();
   return "INSERT INTO " + m.qualified_table() + " (" + column_list(m, cols) + ") VALUES ";
 }
@@ -134,8 +139,9 @@ Statement upsert_statement(const M* objs, std::size_t n, const std::vector<std::
                            std::vector<std::size_t> update) {
   const ModelInfo& m = model_info<M>();
   update = upsert_update_fields(m, conflict, std::move(update));
-  std::vector<std::size_t> cols(m.fields.size());
-  for (std::size_t i = 0; i < cols.size(); ++i) cols[i] = i;
+  std::vector<std::size_t> cols;
+  for (std::size_t i = 0; i < m.fields.size(); ++i)
+    if (m.fields[i].writable()) cols.push_back(i);
   Statement s;
   s.sql = insert_head(m, cols);
   for (std::size_t k = 0; k < n; ++k) {

@@ -137,10 +137,15 @@ void validate_member(const T& value, const FieldInfo& f, const ModelInfo& m) {
   }
 }
 
+/// Throws QueryError: a model without a primary key (a view, a table declared
+/// without_primary_key) cannot name one object.
+[[noreturn]] void throw_no_primary_key(const ModelInfo& m);
+
 /// WHERE primary key = the object's key (composite keys AND each part).
 template <Described M>
 query::NodePtr primary_key_condition(const M& obj) {
   const ModelInfo& m = model_info<M>();
+  if (m.primary_keys.empty()) throw_no_primary_key(m);
   query::NodePtr where;
   for_each_field<M>([&](const auto& f, std::size_t i) {
     if (!m.fields[i].primary_key) return;
