@@ -62,7 +62,7 @@ asio::awaitable<void> CopySession::begin() {
 
 asio::awaitable<pg::Result> CopySession::execute(const Statement& statement) {
   try {
-    co_return co_await conn_->execute(statement.sql, statement.params);
+    co_return co_await conn_->execute(statement.sql, statement.params, result_format(*model_));
   } catch (OrmError& e) {
     e.enrich_model(model_->name).enrich_operation("bulk_create").enrich_sql(statement.sql, statement.params.render());
     throw;

@@ -36,6 +36,14 @@ void check_writable(const ModelInfo& m, const char* operation) {
                                   .hint = "views are read-only models; write to the tables the view reads"});
 }
 
+std::string insert_head(const ModelInfo& m, const std::vector<std::size_t>& cols) {
+  check_writable(m, "insert");
+  if (cols.empty()) return "INSERT INTO " + m.qualified_table();
+  const bool overriding = std::any_of(cols.begin(), cols.end(), [&](std::size_t i) { return m.fields[i].identity_always; });
+  return "INSERT INTO " + m.qualified_table() + " (" + column_list(m, cols) + ")" +
+         (overriding ? " OVERRIDING SYSTEM VALUE" : "") + " VALUES ";
+}
+
 std::vector<std::size_t> upsert_update_fields(const ModelInfo& m, const std::vector<std::size_t>& conflict,
                                               std::vector<std::size_t> update) {
   if (conflict.empty())

@@ -111,6 +111,10 @@ nlohmann::json json_of_column(const pg::Result& r, int row, int column) {
   }
 }
 
+pg::Format result_format(const ModelInfo& model) noexcept {
+  return model.text_results ? pg::Format::text : pg::Format::binary;
+}
+
 asio::awaitable<pg::Result> run_sql(std::string_view database, const Statement& statement, std::string_view operation) {
   return execute_statement(statement,
                            StatementContext{.operation = operation, .database = database, .sharing = Sharing::exclusive});
@@ -119,25 +123,26 @@ asio::awaitable<pg::Result> run_sql(std::string_view database, const Statement& 
 asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& model, const std::vector<Statement>& statements,
                                                             std::string_view operation) {
   std::vector<pg::Result> results;
+  const pg::Format format = result_format(model);
   try {
     auto& db = database_for(model, std::string_view());
     if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
         tx && tx->database == db.config().name) {
       // Already atomic: the surrounding transaction covers every chunk.
-      for (const auto& s : statements) results.push_back(co_await tx->connection->execute(s.sql, s.params));
+      for (const auto& s : statements) results.push_back(co_await tx->connection->execute(s.sql, s.params, format));
       statement_counter.fetch_add(statements.size(), std::memory_order_relaxed);
       co_return results;
     }
     statement_counter.fetch_add(statements.size(), std::memory_order_relaxed);
     auto conn = co_await db.acquire();
     if (statements.size() == 1) {
-      results.push_back(co_await conn->execute(statements[0].sql, statements[0].params));
+      results.push_back(co_await conn->execute(statements[0].sql, statements[0].params, format));
       co_return results;
     }
     co_await conn->execute("BEGIN");
     // On an exception the pooled connection goes back inside the transaction and the pool
     // rolls it back before anyone else can use it.
-    for (const auto& s : statements) results.push_back(co_await conn->execute(s.sql, s.params));
+    for (const auto& s : statements) results.push_back(co_await conn->execute(s.sql, s.params, format));
     co_await conn->execute("COMMIT");
   } catch (OrmError& e) {
     e.enrich_model(model.name).enrich_operation(std::string(operation));
@@ -184,7 +189,8 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
     // two chunks are held at once. Both branches always finish: an exception from on_chunk
     // waits for the FETCH instead of cancelling it, so a caller's transaction stays usable.
     const auto executor = co_await asio::this_coro::executor;
-    pg::Result chunk = co_await conn->execute(fetch);
+    const pg::Format format = result_format(model);
+    pg::Result chunk = co_await conn->execute(fetch, format);
     while (chunk.rows() > 0) {
       rows += static_cast<std::uint64_t>(chunk.rows());
       if (static_cast<std::size_t>(chunk.rows()) < chunk_rows) {  // a short chunk is the last: nothing to fetch ahead
@@ -192,7 +198,7 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
         break;
       }
       auto [order, fetch_error, next, chunk_error] =
-          co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, conn->execute(fetch), asio::deferred),
+          co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, conn->execute(fetch, format), asio::deferred),
                                                            asio::co_spawn(executor, handle_chunk(on_chunk, chunk), asio::deferred))
               .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
       if (chunk_error) std::rethrow_exception(chunk_error);

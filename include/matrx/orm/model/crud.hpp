@@ -109,11 +109,10 @@ inline std::string column_list(const ModelInfo& m, const std::vector<std::size_t
 /// Throws QueryError for a write to a view's model.
 void check_writable(const ModelInfo& m, const char* operation);
 
-inline std::string insert_head(const ModelInfo& m, const std::vector<std::size_t>& cols) {
-  check_writable(m, "insert");
-  if (cols.empty()) return "INSERT INTO " + m.qualified_table();
-  return "INSERT INTO " + m.qualified_table() + " (" + column_list(m, cols) + ") VALUES ";
-}
+/// "INSERT INTO t (a, b) VALUES ". A GENERATED ALWAYS identity column is sent only when the
+/// object holds its value (a save of a row read back, an explicit key): OVERRIDING SYSTEM
+/// VALUE lets the server take it.
+std::string insert_head(const ModelInfo& m, const std::vector<std::size_t>& cols);
 
 /// Field indexes for names; throws FieldError on an unknown name.
 inline std::vector<std::size_t> field_indexes(const ModelInfo& m, const std::vector<std::string>& names) {

@@ -15,6 +15,10 @@
 
 namespace matrx::orm::detail {
 
+/// The result format the model's rows are read in: text when a field has no binary codec
+/// (orm::text_results), else binary.
+pg::Format result_format(const ModelInfo& model) noexcept;
+
 /// `database` overrides the model's database when not empty (QuerySet::using_database).
 boost::asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
                                                   std::string_view operation, std::string_view database = {});
