@@ -53,7 +53,7 @@ case "${1:-}" in
     install_deps
     build
     # PERFORMANCE.md's server: fsync, synchronous_commit and full_page_writes off, jit off, 256 MB buffers.
-    TESTDB_SHARED_BUFFERS=256MB tools/testdb.sh run -- "$BUILD_DIR/bench/bench"
+    TESTDB_SHARED_BUFFERS=256MB tools/testdb.sh run -- sh -c '"$0/bench/bench" && "$0/bench/schema_bench"' "$BUILD_DIR"
     ;;
   *)
     echo "usage: $0 example|test|bench" >&2

@@ -80,12 +80,65 @@ int exit_code_of(const std::exception& e) {
   return error;
 }
 
+struct InspectSettings {
+  std::string out, json, name_space = "models";
+  bool dry_run = false, managers = false;
+  std::vector<std::string> include, exclude, schemas, stubs;
+};
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigurationError(fmt::format("cannot read {}", path));
   std::ostringstream out;
   out << in.rdbuf();
   return out.str();
+}
+
+// inspect: read the catalog; write model headers (--out) and/or the snapshot (--json).
+void run_inspect(const Settings& s, InspectSettings ins, const Style& error_style) {
+  const mg::TableFilter filter{.include = ins.include, .exclude = ins.exclude};
+  pg::Database& db = s.database.empty() ? pg::default_database() : pg::database(s.database);
+  const mg::SchemaDef schema = sync([&]() -> boost::asio::awaitable<mg::SchemaDef> {
+    pg::Connection conn =
+        co_await pg::Connection::connect(co_await boost::asio::this_coro::executor, db.config().connect_options());
+    // Headers: every table is read (relations to tables left out still resolve) and the
+    // filter decides what is written.
+    mg::SchemaDef read = co_await mg::schema_from_database(conn, ins.out.empty() ? filter : mg::TableFilter{});
+    conn.close();
+    co_return read;
+  }());
+  for (const auto& what : schema.unsupported)
+    std::cerr << error_style.warn("not in the schema model: ") << what << "\n";
+  if (!ins.out.empty()) {
+    std::string command = "matrx-orm inspect --out " + ins.out + " --namespace " + ins.name_space;
+    if (ins.managers) command += " --managers";
+    for (const auto& x : ins.schemas) command += " --schema " + x;
+    for (const auto& x : ins.stubs) command += " --additional-schemas " + x;
+    // The database's registered additional_schemas (DatabaseConfig) count as stubs too.
+    for (const auto& x : db.config().additional_schemas)
+      if (std::find(ins.stubs.begin(), ins.stubs.end(), x) == ins.stubs.end()) ins.stubs.push_back(x);
+    for (const auto& t : ins.include) command += " --include-tables " + t;
+    for (const auto& t : ins.exclude) command += " --exclude-tables " + t;
+    const auto models = codegen::generate_models(
+        schema, codegen::CodegenOptions{.name_space = ins.name_space, .database = s.database, .command = command,
+                                        .filter = filter, .schemas = ins.schemas,
+                                        .stub_schemas = ins.stubs, .managers = ins.managers});
+    for (const auto& n : models.notes)
+      if (!n.starts_with("not generated (outside")) std::cerr << error_style.warn("note: ") << n << "\n";
+    const auto result = codegen::write_files(ins.out, models.files, ins.dry_run);
+    if (ins.dry_run) std::cout << result.diff;
+    std::cout << (ins.dry_run ? "would write " : "wrote ") << result.written.size() << " file(s), "
+              << result.unchanged.size() << " unchanged, in " << ins.out << "\n";
+  }
+  if (ins.json.empty()) return;
+  const std::string text = schema.to_json().dump(2) + "\n";
+  if (ins.json == "-") {
+    std::cout << text;
+    return;
+  }
+  std::ofstream out(ins.json, std::ios::binary);
+  if (!(out << text)) throw ConfigurationError(fmt::format("cannot write {}", ins.json));
+  std::cout << "wrote " << ins.json << " (" << schema.tables.size() << " tables, " << schema.views.size() << " views)\n";
 }
 
 }  // namespace
@@ -98,14 +151,24 @@ int main(int argc, char** argv) {
   app.add_option("--database-url", s.database_url, "libpq URL (else MIGRATE_DATABASE_URL, DATABASE_URL, the PG* variables)");
   app.add_option("--database", s.database, "registered database name (programs that link their models)");
   const Style style(STDOUT_FILENO), error_style(STDERR_FILENO);
+  // Model-header options shared by inspect --out and migrate --rebuild.
+  InspectSettings ins;
+  const auto header_options = [&ins](CLI::App* command) {
+    command->add_option("--namespace", ins.name_space, "the models' C++ namespace")->capture_default_str();
+    command->add_flag("--managers", ins.managers, "a BaseManager subclass per table with typed helpers");
+    command->add_option("--schema", ins.schemas, "only these schemas get models (default: every schema)")->delimiter(',');
+    command->add_option("--additional-schemas", ins.stubs,
+                        "schemas owned elsewhere (auth, storage): their tables become stub models, never migrated")
+        ->delimiter(',');
+  };
 
   // makemigrations
   auto* make = app.add_subcommand("makemigrations", "diff the database against the models and write the next migration");
-  std::string make_name = "auto", models_file;
+  std::string make_name, models_file;
   std::vector<std::string> include, exclude;
   bool check = false, dry_run = false, drop_tables = false;
   make->add_option("--dir", s.dir, "migrations directory")->capture_default_str();
-  make->add_option("--name", make_name, "the file's name after its number")->capture_default_str();
+  make->add_option("--name", make_name, "the file's name after its number (default: named after what it does)");
   auto* inc = make->add_option("--include-tables", include, "only these tables (table or schema.table)");
   auto* exc = make->add_option("--exclude-tables", exclude, "every table but these");
   inc->excludes(exc);
@@ -122,6 +185,10 @@ int main(int argc, char** argv) {
   up->add_option("--target", target, "stop after this migration");
   up->add_flag("--dry-run", migrate_dry, "print what would be applied");
   up->add_flag("--strict", strict, "refuse a pending migration older than the latest applied one");
+  std::string rebuild;
+  up->add_option("--rebuild", rebuild,
+                 "then write the model headers into DIR as `inspect --out DIR` does (only when something was applied)");
+  header_options(up);
   up->add_option("--lock-timeout", s.lock_timeout_ms, "milliseconds to wait for another run's lock")->capture_default_str();
   up->add_option("--statement-timeout", s.statement_timeout_s, "seconds per statement (0: none)")->capture_default_str();
 
@@ -154,15 +221,12 @@ int main(int argc, char** argv) {
   auto* export_models = app.add_subcommand("export-models", "print the linked models' schema as JSON (for --models)");
 
   auto* inspect = app.add_subcommand("inspect", "read the database's schema from its catalog");
-  std::string inspect_json, inspect_out, inspect_namespace = "models";
-  bool inspect_dry = false;
-  std::vector<std::string> inspect_include, inspect_exclude;
-  inspect->add_option("--out", inspect_out, "write C++ model headers into DIR (docs/introspection.md)");
-  inspect->add_option("--namespace", inspect_namespace, "the models' C++ namespace")->capture_default_str();
-  inspect->add_flag("--dry-run", inspect_dry, "with --out: print what would change instead of writing");
-  inspect->add_option("--json", inspect_json, "write the schema snapshot (the --models format) to FILE, - for stdout");
-  auto* inspect_inc = inspect->add_option("--include-tables", inspect_include, "only these tables (table or schema.table)");
-  auto* inspect_exc = inspect->add_option("--exclude-tables", inspect_exclude, "every table but these");
+  inspect->add_option("--out", ins.out, "write C++ model headers into DIR (docs/introspection.md)");
+  header_options(inspect);
+  inspect->add_flag("--dry-run", ins.dry_run, "with --out: print what would change instead of writing");
+  inspect->add_option("--json", ins.json, "write the schema snapshot (the --models format) to FILE, - for stdout");
+  auto* inspect_inc = inspect->add_option("--include-tables", ins.include, "only these tables (table or schema.table)");
+  auto* inspect_exc = inspect->add_option("--exclude-tables", ins.exclude, "every table but these");
   inspect_inc->excludes(inspect_exc);
 
   try {
@@ -216,47 +280,11 @@ int main(int argc, char** argv) {
         std::cout << "wrote " << result.file->string() << " (" << result.plan.operations.size() << " operations)\n";
       }
     } else if (*inspect) {
-      if (inspect_out.empty() && inspect_json.empty()) {
+      if (ins.out.empty() && ins.json.empty()) {
         std::cerr << "inspect: say --out DIR (model headers) and/or --json FILE (schema snapshot)\n";
         return usage;
       }
-      const mg::TableFilter filter{.include = inspect_include, .exclude = inspect_exclude};
-      pg::Database& db = s.database.empty() ? pg::default_database() : pg::database(s.database);
-      const mg::SchemaDef schema = sync([&]() -> boost::asio::awaitable<mg::SchemaDef> {
-        pg::Connection conn =
-            co_await pg::Connection::connect(co_await boost::asio::this_coro::executor, db.config().connect_options());
-        // Headers: every table is read (relations to tables left out still resolve) and the
-        // filter decides what is written.
-        mg::SchemaDef read = co_await mg::schema_from_database(conn, inspect_out.empty() ? filter : mg::TableFilter{});
-        conn.close();
-        co_return read;
-      }());
-      for (const auto& what : schema.unsupported)
-        std::cerr << error_style.warn("not in the schema model: ") << what << "\n";
-      if (!inspect_out.empty()) {
-        std::string command = "matrx-orm inspect --out " + inspect_out + " --namespace " + inspect_namespace;
-        for (const auto& t : inspect_include) command += " --include-tables " + t;
-        for (const auto& t : inspect_exclude) command += " --exclude-tables " + t;
-        const auto models = codegen::generate_models(
-            schema, codegen::CodegenOptions{.name_space = inspect_namespace, .database = s.database, .command = command,
-                                            .filter = filter});
-        for (const auto& n : models.notes)
-          if (!n.starts_with("not generated (outside")) std::cerr << error_style.warn("note: ") << n << "\n";
-        const auto result = codegen::write_files(inspect_out, models.files, inspect_dry);
-        if (inspect_dry) std::cout << result.diff;
-        std::cout << (inspect_dry ? "would write " : "wrote ") << result.written.size() << " file(s), "
-                  << result.unchanged.size() << " unchanged, in " << inspect_out << "\n";
-      }
-      const std::string text = inspect_json.empty() ? std::string() : schema.to_json().dump(2) + "\n";
-      if (inspect_json.empty()) {
-      } else if (inspect_json == "-") {
-        std::cout << text;
-      } else {
-        std::ofstream out(inspect_json, std::ios::binary);
-        if (!(out << text)) throw ConfigurationError(fmt::format("cannot write {}", inspect_json));
-        std::cout << "wrote " << inspect_json << " (" << schema.tables.size() << " tables, " << schema.views.size()
-                  << " views)\n";
-      }
+      run_inspect(s, ins, error_style);
     } else if (*up) {
       mg::RunOptions o = run_options(s);
       if (!target.empty()) o.target = target;
@@ -276,6 +304,10 @@ int main(int argc, char** argv) {
         };
         const auto applied = sync(mg::apply_migrations(o));
         if (applied.empty()) std::cout << "nothing to apply\n";
+        if (!rebuild.empty() && !applied.empty()) {
+          ins.out = rebuild;
+          run_inspect(s, ins, error_style);
+        }
       }
     } else if (*down) {
       mg::RunOptions o = run_options(s);

@@ -163,8 +163,30 @@ struct Generator {
 
   std::string id(const std::string& s, const std::string& t) const { return s + "." + t; }
 
+  bool stub(const std::string& schema_name) const {
+    return std::find(options.stub_schemas.begin(), options.stub_schemas.end(), schema_name) != options.stub_schemas.end();
+  }
+  bool owned(const std::string& schema_name) const {
+    return !stub(schema_name) && (options.schemas.empty() || std::find(options.schemas.begin(), options.schemas.end(),
+                                                                       schema_name) != options.schemas.end());
+  }
   bool written(const std::string& schema_name, const std::string& table) const {
-    return options.filter.matches(schema_name, table);
+    return options.filter.matches(schema_name, table) && (owned(schema_name) || stub(schema_name));
+  }
+
+  // A stub of a table someone else owns: its key and the columns references use.
+  mg::TableDef stub_of(const mg::TableDef& t) const {
+    std::set<std::string> keep(t.primary_key.begin(), t.primary_key.end());
+    for (const auto& [_, other] : tables)
+      for (const auto& f : other->foreign_keys)
+        if (f.ref_schema == t.schema && f.ref_table == t.name) keep.insert(f.ref_columns.begin(), f.ref_columns.end());
+    mg::TableDef s{.schema = t.schema, .name = t.name, .primary_key = t.primary_key};
+    for (const auto& c : t.columns)
+      if (keep.count(c.name)) {
+        mg::ColumnDef column{.name = c.name, .type = c.type, .nullable = c.nullable};
+        s.columns.push_back(column);
+      }
+    return s;
   }
 
   Mapped map_type(const std::string& type) const {
@@ -399,6 +421,7 @@ struct Generator {
     for (const auto& e : schema.enums) {
       const std::string spelled = spelled_type(e.schema, e.name);
       auto c = enum_class.find(spelled);
+      if (!owned(e.schema)) continue;
       if (c == enum_class.end()) continue;
       out += fmt::format("/// {}.{}\nenum class {} {{ ", e.schema, e.name, c->second);
       for (std::size_t i = 0; i < e.labels.size(); ++i) out += (i ? ", " : "") + e.labels[i];
@@ -409,7 +432,23 @@ struct Generator {
     out += "/// What no single model owns; makemigrations creates it with the tables.\n";
     out += "inline const bool schema_declared = ::matrx::orm::migrate::declare(\n    {";
     std::vector<std::string> parts;
-    std::vector<std::string> schemas = schema.schemas;
+    std::vector<std::string> schemas;
+    for (const auto& name : schema.schemas)
+      if (owned(name)) schemas.push_back(name);
+    // Only what the owned schemas hold is declared (a stub schema's types are its owner's).
+    const auto mine = [&](const auto& list) {
+      std::remove_cvref_t<decltype(list)> out;
+      for (const auto& x : list)
+        if (owned(x.schema)) out.push_back(x);
+      return out;
+    };
+    const auto enums_owned = mine(schema.enums);
+    const auto composites_owned = mine(schema.composite_types);
+    const auto domains_owned = mine(schema.domains);
+    auto sequences_owned = mine(schema.sequences);
+    std::erase_if(sequences_owned, [&](const mg::SequenceDef& q) {
+      return !q.owned_by_table.empty() && !written(q.schema, q.owned_by_table);
+    });
     if (!schemas.empty()) parts.push_back(".schemas = " + string_list(schemas));
     if (!schema.extensions.empty()) {
       std::string s = ".extensions = {";
@@ -418,18 +457,18 @@ struct Generator {
                                            cpp_string(schema.extensions[i].schema));
       parts.push_back(s + "}");
     }
-    if (!schema.enums.empty()) {
+    if (!enums_owned.empty()) {
       std::string s = ".enums = {";
-      for (std::size_t i = 0; i < schema.enums.size(); ++i)
+      for (std::size_t i = 0; i < enums_owned.size(); ++i)
         s += (i ? ",\n               " : "") +
-             fmt::format("{{.schema = {}, .name = {}, .labels = {}}}", cpp_string(schema.enums[i].schema),
-                         cpp_string(schema.enums[i].name), string_list(schema.enums[i].labels));
+             fmt::format("{{.schema = {}, .name = {}, .labels = {}}}", cpp_string(enums_owned[i].schema),
+                         cpp_string(enums_owned[i].name), string_list(enums_owned[i].labels));
       parts.push_back(s + "}");
     }
-    if (!schema.composite_types.empty()) {
+    if (!composites_owned.empty()) {
       std::string s = ".composite_types = {";
-      for (std::size_t i = 0; i < schema.composite_types.size(); ++i) {
-        const auto& c = schema.composite_types[i];
+      for (std::size_t i = 0; i < composites_owned.size(); ++i) {
+        const auto& c = composites_owned[i];
         std::string attributes;
         for (std::size_t k = 0; k < c.attributes.size(); ++k) {
           const auto& a = c.attributes[k];
@@ -442,10 +481,10 @@ struct Generator {
       }
       parts.push_back(s + "}");
     }
-    if (!schema.domains.empty()) {
+    if (!domains_owned.empty()) {
       std::string s = ".domains = {";
-      for (std::size_t i = 0; i < schema.domains.size(); ++i) {
-        const auto& d = schema.domains[i];
+      for (std::size_t i = 0; i < domains_owned.size(); ++i) {
+        const auto& d = domains_owned[i];
         std::string item = fmt::format("{{.schema = {}, .name = {}, .type = {}", cpp_string(d.schema), cpp_string(d.name),
                                        cpp_string(d.type));
         if (d.not_null) item += ", .not_null = true";
@@ -461,10 +500,10 @@ struct Generator {
       }
       parts.push_back(s + "}");
     }
-    if (!schema.sequences.empty()) {
+    if (!sequences_owned.empty()) {
       std::string s = ".sequences = {";
-      for (std::size_t i = 0; i < schema.sequences.size(); ++i) {
-        const auto& q = schema.sequences[i];
+      for (std::size_t i = 0; i < sequences_owned.size(); ++i) {
+        const auto& q = sequences_owned[i];
         std::string item = fmt::format(
             "{{.schema = {}, .name = {}, .type = {}, .start = {}, .increment = {}, .min_value = {}, .max_value = {}, "
             ".cache = {}",
@@ -479,7 +518,7 @@ struct Generator {
     }
     std::vector<std::string> partitions;
     for (const auto& t : schema.tables) {
-      if (!t.is_partition() || !written(t.schema, t.name)) continue;
+      if (!t.is_partition() || !written(t.schema, t.name) || !owned(t.schema)) continue;
       const mg::TableDef* parent = tables.at(id(t.parent_schema, t.parent_table));
       std::string item = fmt::format("{{.schema = {}, .name = {}", cpp_string(t.schema), cpp_string(t.name));
       std::string columns;
@@ -546,8 +585,14 @@ struct Generator {
 
   // Relations a model declares for others' foreign keys to it: inverse foreign keys and,
   // through junction tables, many-to-many.
+  struct Relation {
+    std::string kind;    // "ifk" or "m2m"
+    std::string name;    // the relation's name
+    std::string target;  // "schema.table" of the other model
+  };
   struct Relations {
     std::vector<std::string> options;
+    std::vector<Relation> list;
   };
 
   bool is_junction(const mg::TableDef& t) const {
@@ -593,6 +638,7 @@ struct Generator {
         name = unique_name(target, name);
         out[target].options.push_back(fmt::format(".inverse_foreign_key({}, {}, {})", cpp_string(name),
                                                   cpp_string(model_of.at(t->id())), cpp_string(f.columns[0])));
+        out[target].list.push_back({"ifk", name, t->id()});
       }
       if (!is_junction(*t)) continue;
       for (int side = 0; side < 2; ++side) {
@@ -603,6 +649,7 @@ struct Generator {
         out[source].options.push_back(fmt::format(".many_to_many({}, {}, {}, {}, {})", cpp_string(name), cpp_string(t->name),
                                                   cpp_string(from.columns[0]), cpp_string(to.columns[0]),
                                                   cpp_string(model_of.at(target))));
+        out[source].list.push_back({"m2m", name, target});
       }
     }
     return out;
@@ -621,6 +668,7 @@ struct Generator {
     if (schema_name != "public") model_options.push_back(".schema(" + cpp_string(schema_name) + ")");
     if (!options.database.empty()) model_options.push_back(".database(" + cpp_string(options.database) + ")");
     if (v) model_options.push_back(".view()");
+    if (t && stub(t->schema)) model_options.push_back(".unfetchable()  // a stub: owned elsewhere, never migrated");
     const bool key_in_field_order = t && [&] {
       std::vector<std::string> in_order;
       for (const auto& c : columns)
@@ -726,6 +774,71 @@ struct Generator {
     return out;
   }
 
+  // <table>_manager.hpp: typed helpers over BaseManager. Every helper calls a base method or
+  // a relation function of another name, so none can recurse into itself.
+  std::string manager_header(const mg::TableDef& t, const std::vector<Relation>& rels) const {
+    const std::string type = model_of.at(t.id());
+    std::set<std::string> includes{"\"" + header_of.at(t.id()) + "\""};
+    std::set<std::string> used;  // method names
+    std::string methods;
+    const auto method = [&](std::string name) {
+      while (used.count(name)) name += "_";
+      used.insert(name);
+      return name;
+    };
+    std::set<std::string> fk_columns;
+    for (const auto& f : t.foreign_keys)
+      if (field_level(t, f)) fk_columns.insert(f.columns[0]);
+    for (const auto& c : t.columns) {
+      const bool key = std::find(t.primary_key.begin(), t.primary_key.end(), c.name) != t.primary_key.end();
+      const bool is_enum = enums.count(c.type) > 0;
+      if (key && t.primary_key.size() == 1) continue;  // load_by_id does it
+      if (!fk_columns.count(c.name) && !is_enum) continue;
+      const Mapped m = map_type(c.type);
+      const std::string member = member_name(c.name);
+      methods += fmt::format(
+          "  /// The {0} rows whose {1} is `value`.\n"
+          "  boost::asio::awaitable<std::vector<{0}>> {2}({3} value) {{\n"
+          "    return load_items(orm::Q({4}, std::move(value)));\n"
+          "  }}\n",
+          type, c.name, method("load_by_" + member), m.cpp, cpp_string(c.name));
+    }
+    for (const auto& f : t.foreign_keys) {
+      if (!field_level(t, f)) continue;
+      const std::string target = id(f.ref_schema, f.ref_table);
+      includes.insert("\"" + header_of.at(target) + "\"");
+      std::string name = member_name(f.columns[0]);
+      if (name.size() > 3 && name.ends_with("_id")) name.resize(name.size() - 3);
+      methods += fmt::format(
+          "  /// The {0} that `item.{1}` refers to (nothing when it is NULL).\n"
+          "  boost::asio::awaitable<std::optional<{0}>> {2}(const {3}& item) {{\n"
+          "    return orm::fetch_fk<{0}>(item, {4});\n"
+          "  }}\n",
+          model_of.at(target), member_name(f.columns[0]), method("fetch_" + name), type, cpp_string(f.columns[0]));
+    }
+    for (const auto& r : rels) {
+      includes.insert("\"" + header_of.at(r.target) + "\"");
+      methods += fmt::format(
+          "  /// {0}\n"
+          "  boost::asio::awaitable<std::vector<{1}>> {2}(const {3}& item) {{\n"
+          "    return orm::{4}<{1}>(item, {5});\n"
+          "  }}\n",
+          r.kind == "m2m" ? "The " + model_of.at(r.target) + " rows related through the junction table."
+                          : "The " + model_of.at(r.target) + " rows that refer to `item`.",
+          model_of.at(r.target), method("fetch_" + r.name), type, r.kind == "m2m" ? "fetch_m2m" : "fetch_ifk",
+          cpp_string(r.name));
+    }
+    std::string out = header_comment("table " + t.id() + " (its manager)");
+    out += "#pragma once\n\n#include <optional>\n#include <utility>\n#include <vector>\n\n#include <matrx/orm.hpp>\n\n";
+    for (const auto& inc : includes) out += "#include " + inc + "\n";
+    out += "\nnamespace " + options.name_space + " {\n\nnamespace orm = ::matrx::orm;\n\n";
+    out += "/// " + type + "'s manager: BaseManager's operations and typed helpers. Subclass it to add\n"
+           "/// business logic (override on_load to prepare every loaded item).\n";
+    out += "class " + type + "Manager : public orm::BaseManager<" + type + "> {\n public:\n" + methods + "};\n\n}  // namespace " +
+           options.name_space + "\n";
+    return out;
+  }
+
   GeneratedModels run() {
     for (const auto& t : schema.tables) tables[t.id()] = &t;
     for (const auto& e : schema.enums) enums[spelled_type(e.schema, e.name)] = &e;
@@ -752,7 +865,7 @@ struct Generator {
       models.push_back(&t);
     }
     for (const auto& v : schema.views)
-      if (written(v.schema, v.name))
+      if (written(v.schema, v.name) && owned(v.schema))
         model_of[v.schema + "." + v.name] = unique_type(type_name(v.schema == "public" ? v.name : v.schema + "_" + v.name));
     const auto file_of = [](const std::string& schema_name, const std::string& name) {
       return (schema_name == "public" ? member_name(name) : member_name(schema_name) + "_" + member_name(name)) + ".hpp";
@@ -767,14 +880,29 @@ struct Generator {
 
     GeneratedModels out;
     out.files.push_back({"schema.hpp", schema_header()});
+    std::vector<mg::TableDef> stubs;
+    stubs.reserve(ordered.size());
     for (const auto* t : ordered) {
+      if (stub(t->schema)) {
+        stubs.push_back(stub_of(*t));
+        out.files.push_back({header_of.at(t->id()), model_header(&stubs.back(), nullptr, {}, by_name)});
+        continue;
+      }
       auto it = rel.find(t->id());
       out.files.push_back({header_of.at(t->id()),
                            model_header(t, nullptr, it == rel.end() ? std::vector<std::string>{} : it->second.options, by_name)});
     }
     for (const auto& v : schema.views)
-      if (written(v.schema, v.name))
+      if (written(v.schema, v.name) && owned(v.schema))
         out.files.push_back({header_of.at(v.schema + "." + v.name), model_header(nullptr, &v, {}, by_name)});
+    if (options.managers)
+      for (const auto* t : ordered) {
+        if (t->primary_key.empty() || stub(t->schema)) continue;  // BaseManager works by primary key
+        auto it = rel.find(t->id());
+        std::string file = header_of.at(t->id());
+        file.insert(file.size() - 4, "_manager");
+        out.files.push_back({file, manager_header(*t, it == rel.end() ? std::vector<Relation>{} : it->second.list)});
+      }
     for (const auto& u : schema.unsupported) notes.push_back("not generated (outside the schema model): " + u);
     std::string umbrella = header_comment("the whole schema") + "#pragma once\n\n";
     for (const auto& f : out.files) umbrella += "#include \"" + f.name + "\"\n";

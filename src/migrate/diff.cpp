@@ -389,14 +389,18 @@ MigrationPlan diff_schemas(const SchemaDef& database, const SchemaDef& models, c
   }
   create_tables(fresh, models, ph);
   compare_sequences(database, models, ph, plan.warnings);
+  const auto external = [&](const std::string& schema, const std::string& table) {
+    return std::find(models.external_tables.begin(), models.external_tables.end(), schema + "." + table) !=
+           models.external_tables.end();
+  };
   for (const auto& t : models.tables)
     for (const auto& f : t.foreign_keys)
-      if (!models.table(f.ref_schema, f.ref_table))
+      if (!models.table(f.ref_schema, f.ref_table) && !external(f.ref_schema, f.ref_table))
         plan.warnings.push_back(fmt::format("{}.{} references {}.{}, which is outside the models in scope{}", t.id(),
                                             f.name, f.ref_schema, f.ref_table,
                                             database.table(f.ref_schema, f.ref_table) ? "" : " and not in the database"));
   for (const auto& d : database.tables) {
-    if (models.table(d.schema, d.name)) continue;
+    if (models.table(d.schema, d.name) || external(d.schema, d.name)) continue;
     if (!options.drop_unmodelled_tables) {
       plan.warnings.push_back(fmt::format("table {} has no model; it is left alone (drop it explicitly if intended)", d.id()));
       continue;

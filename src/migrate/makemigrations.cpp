@@ -1,6 +1,9 @@
 // makemigrations and create_empty.
 #include "matrx/orm/migrate/makemigrations.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <fstream>
 
 #include <boost/asio/this_coro.hpp>
@@ -35,6 +38,34 @@ void write_file(const fs::path& path, const std::string& content) {
   if (!out.flush()) throw MigrationError(fmt::format("cannot write {}", path.string()));
 }
 }  // namespace
+
+std::string migration_name_for(const MigrationPlan& plan, bool first) {
+  if (plan.operations.empty()) return "empty";
+  const auto starts = [](const std::string& d, std::string_view w) { return d.starts_with(w); };
+  if (first && std::all_of(plan.operations.begin(), plan.operations.end(), [&](const Operation& op) {
+        return starts(op.description, "create ") || starts(op.description, "add ") ||
+               starts(op.description, "sequence ") || starts(op.description, "comment ");
+      }))
+    return "initial";
+  // "add column public.user.email" → add_user_email; "create table billing.invoice" →
+  // create_billing_invoice.
+  std::string d = plan.operations.front().description;
+  for (const char* verbose : {"create table ", "create partition ", "add column ", "drop column ", "alter column "})
+    if (starts(d, verbose)) d = std::string(verbose).substr(0, std::string(verbose).find(' ')) + " " + d.substr(std::strlen(verbose));
+  if (const auto cut = d.find(" ("); cut != std::string::npos) d.resize(cut);  // "(its data is lost)"
+  std::string slug;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    if (d.compare(i, 7, "public.") == 0 && (i == 0 || d[i - 1] == ' ')) i += 6;
+    else if (std::isalnum(static_cast<unsigned char>(d[i])) && static_cast<unsigned char>(d[i]) < 0x80)
+      slug.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(d[i]))));
+    else if (!slug.empty() && slug.back() != '_') slug.push_back('_');
+  }
+  while (!slug.empty() && slug.back() == '_') slug.pop_back();
+  if (slug.size() > 40) slug.resize(40);
+  while (!slug.empty() && slug.back() == '_') slug.pop_back();
+  if (slug.empty()) slug = "auto";
+  return plan.operations.size() > 1 ? slug + "_and_more" : slug;
+}
 
 std::string next_migration_name(const fs::path& dir, const std::string& name) {
   if (name.empty() || name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
@@ -80,7 +111,8 @@ boost::asio::awaitable<MakeMigrationsResult> makemigrations(MakeMigrationsOption
   if (!files.empty()) depends.push_back(latest(files));
   out.content = migration_text(out.plan, depends);
   if (options.dry_run) co_return out;
-  const fs::path path = options.dir / (next_migration_name(options.dir, options.name) + ".sql");
+  const std::string name = options.name.empty() ? migration_name_for(out.plan, files.empty()) : options.name;
+  const fs::path path = options.dir / (next_migration_name(options.dir, name) + ".sql");
   write_file(path, out.content);
   out.file = path;
   co_return out;

@@ -366,6 +366,10 @@ SchemaDef schema_from_models(std::string_view database, const TableFilter& filte
   });
   for (const ModelInfo* m : models) {
     if (!filter.matches(schema_of(m->schema), m->table)) continue;
+    if (m->unfetchable) {  // a stub of a table someone else owns
+      out.external_tables.push_back(schema_of(m->schema) + "." + m->table);
+      continue;
+    }
     if (out.table(schema_of(m->schema), m->table))
       throw ConfigurationError(fmt::format("two models describe table {}.{}", schema_of(m->schema), m->table),
                                ErrorContext{.model = m->name});
@@ -949,6 +953,7 @@ nlohmann::json SchemaDef::to_json() const {
     j["views"].push_back(std::move(jv));
   }
   j["unsupported"] = unsupported;
+  j["external_tables"] = external_tables;
   return j;
 }
 
@@ -1018,6 +1023,7 @@ SchemaDef SchemaDef::from_json(const nlohmann::json& j) {
       s.views.push_back(std::move(v));
     }
     s.unsupported = j.value("unsupported", std::vector<std::string>{});
+    s.external_tables = j.value("external_tables", std::vector<std::string>{});
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw MigrationError(fmt::format("malformed schema snapshot: {}", e.what()));

@@ -185,3 +185,46 @@ TEST_CASE("codegen: files whose content is unchanged are not rewritten; --dry-ru
   auto unchanged_on_disk = cg::write_files(dir.path, files);
   CHECK(unchanged_on_disk.written.empty());  // the dry run wrote nothing
 }
+
+TEST_CASE("codegen: tables in a schema owned elsewhere become stub models; --schema limits the full models", "[codegen]") {
+  mg::SchemaDef s = library_schema();
+  mg::TableDef users{.schema = "auth", .name = "users"};
+  users.columns = {{.name = "id", .type = "uuid", .nullable = false}, {.name = "password", .type = "text"}};
+  users.primary_key = {"id"};
+  users.indexes = {{.name = "users_password", .keys = {{.column = "password"}}}};
+  s.tables.push_back(users);
+  s.tables[0].columns.push_back({.name = "user_id", .type = "uuid"});
+  s.tables[0].foreign_keys.push_back({.name = "author_user_id_fkey", .columns = {"user_id"}, .ref_schema = "auth",
+                                      .ref_table = "users", .ref_columns = {"id"}});
+  s.schemas = {"auth"};
+  s.enums.push_back({.schema = "auth", .name = "factor", .labels = {"totp"}});
+  const auto models = cg::generate_models(s, {.name_space = "lib", .stub_schemas = {"auth"}});
+  const std::string& stub = file(models, "auth_users.hpp").content;
+  CHECK_THAT(stub, Catch::Contains("struct AuthUsers {\n  orm::Uuid id{};\n};"));
+  CHECK_THAT(stub, Catch::Contains(".unfetchable()") && !Catch::Contains("users_password"));
+  CHECK_THAT(file(models, "author.hpp").content, Catch::Contains("(user_id, orm::references<AuthUsers>())"));
+  const std::string& schema = file(models, "schema.hpp").content;
+  CHECK_THAT(schema, !Catch::Contains("factor") && !Catch::Contains(".schemas"));  // the stub schema's own objects
+  for (const auto& f : models.files) CHECK(f.name != "auth_users_manager.hpp");
+
+  const auto only_public = cg::generate_models(s, {.name_space = "lib", .schemas = {"public"}});
+  for (const auto& f : only_public.files) CHECK(f.name != "auth_users.hpp");
+  CHECK_THAT(file(only_public, "author.hpp").content, Catch::Contains(".foreign_key({.name = \"author_user_id_fkey\""));
+}
+
+TEST_CASE("codegen --managers: typed helpers that call other names", "[codegen]") {
+  const auto models = cg::generate_models(library_schema(), {.name_space = "lib", .managers = true});
+  const std::string& book = file(models, "book_manager.hpp").content;
+  CHECK_THAT(book, Catch::Contains("class BookManager : public orm::BaseManager<Book> {"));
+  CHECK_THAT(book, Catch::Contains("  boost::asio::awaitable<std::vector<Book>> load_by_author_id(std::int32_t value) {\n"
+                                   "    return load_items(orm::Q(\"author_id\", std::move(value)));\n  }"));
+  CHECK_THAT(book, Catch::Contains("load_by_genre(Genre value)") && Catch::Contains("load_by_rating(std::string value)"));
+  CHECK_THAT(book, Catch::Contains("  boost::asio::awaitable<std::optional<Author>> fetch_author(const Book& item) {\n"
+                                   "    return orm::fetch_fk<Author>(item, \"author_id\");\n  }"));
+  CHECK_THAT(book, Catch::Contains("fetch_editor(const Book& item)"));
+  CHECK_THAT(book, Catch::Contains("  boost::asio::awaitable<std::vector<Tag>> fetch_tag(const Book& item) {\n"
+                                   "    return orm::fetch_m2m<Tag>(item, \"tag\");\n  }"));
+  CHECK_THAT(file(models, "author_manager.hpp").content,
+             Catch::Contains("return orm::fetch_ifk<Book>(item, \"book_by_author_id\");"));
+  for (const auto& f : models.files) CHECK(f.name != "book_count_manager.hpp");  // a view has no manager
+}

@@ -8,6 +8,7 @@
 #include "matrx/orm/migrate/schema.hpp"
 #include "matrx/orm/migrate/ddl.hpp"
 #include "matrx/orm/migrate/diff.hpp"
+#include "matrx/orm/migrate/makemigrations.hpp"
 
 namespace mg = matrx::orm::migrate;
 namespace orm = matrx::orm;
@@ -299,4 +300,38 @@ TEST_CASE("DDL for what real schemas hold: partitions, generated columns, domain
   CHECK(plan.operations[1].down == "DROP SEQUENCE IF EXISTS \"public\".\"payment_id_seq\";");
   // The same schema on both sides: nothing to do.
   CHECK(mg::diff_schemas(models, models).empty());
+}
+
+TEST_CASE("a migration without --name is named after what it does", "[schema]") {
+  const auto plan = [](std::vector<std::string> descriptions) {
+    mg::MigrationPlan p;
+    for (auto& d : descriptions) p.operations.push_back({.description = std::move(d)});
+    return p;
+  };
+  CHECK(mg::migration_name_for(plan({"create schema billing", "create table public.user", "create index u on public.user"}),
+                               true) == "initial");
+  CHECK(mg::migration_name_for(plan({"create table public.invoice"}), false) == "create_invoice");
+  CHECK(mg::migration_name_for(plan({"create table billing.invoice", "create index i on billing.invoice"}), false) ==
+        "create_billing_invoice_and_more");
+  CHECK(mg::migration_name_for(plan({"add column public.user.email"}), false) == "add_user_email");
+  CHECK(mg::migration_name_for(plan({"drop column public.post.body (its data is lost)"}), true) == "drop_post_body");
+  CHECK(mg::migration_name_for(plan({"alter column public.user.age type integer -> bigint"}), false) ==
+        "alter_user_age_type_integer_bigint");
+}
+
+TEST_CASE("an external table (an unfetchable stub model) is never created, changed nor reported", "[schema]") {
+  mg::TableDef users{.schema = "auth", .name = "users"};
+  users.columns = {{.name = "id", .type = "uuid", .nullable = false}};
+  users.primary_key = {"id"};
+  mg::TableDef profile{.name = "profile"};
+  profile.columns = {{.name = "user_id", .type = "uuid", .nullable = false}};
+  profile.foreign_keys = {{.name = "profile_user_id_fkey", .columns = {"user_id"}, .ref_schema = "auth",
+                           .ref_table = "users", .ref_columns = {"id"}}};
+  mg::SchemaDef database{.tables = {users, profile}};
+  mg::SchemaDef models{.tables = {profile}, .external_tables = {"auth.users"}};
+  const auto plan = mg::diff_schemas(database, models);
+  CHECK(plan.empty());
+  CHECK(plan.warnings.empty());
+  models.external_tables.clear();  // without the stub: reported as a table without a model
+  CHECK(mg::diff_schemas(database, models).warnings.size() == 2);
 }

@@ -20,7 +20,16 @@ struct CodegenOptions {
   /// Tables and views written (include or exclude). Every table is still analysed: a
   /// relation to a table left out is declared by table name, not lost.
   migrate::TableFilter filter{};
+  /// Schemas whose tables get full models (empty: every schema).
+  std::vector<std::string> schemas{};
+  /// Schemas someone else owns (Supabase's auth, storage): their tables become stub models —
+  /// key columns only, `.unfetchable()`, never migrated — so references to them resolve.
+  std::vector<std::string> stub_schemas{};
   std::string umbrella = "models.hpp";  ///< the header that includes all the others
+  /// Also a BaseManager subclass per table (<table>_manager.hpp) with typed helpers:
+  /// load_by_<column> for foreign-key and enum columns, fetch_<relation> for the references,
+  /// inverse foreign keys and many-to-many relations the model declares.
+  bool managers = false;
 };
 
 struct GeneratedFile {

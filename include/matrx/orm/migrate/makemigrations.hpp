@@ -15,7 +15,7 @@ namespace matrx::orm::migrate {
 
 struct MakeMigrationsOptions {
   std::filesystem::path dir{};
-  std::string name = "auto";           ///< the file is NNNN_<name>.sql
+  std::string name{};                  ///< the file is NNNN_<name>.sql; empty: named after what it does
   std::string database{};              ///< registered database (connection and models); empty: the default
   TableFilter filter{};
   DiffOptions diff{};
@@ -33,6 +33,11 @@ struct MakeMigrationsResult {
 /// unless the plan is empty or `dry_run`, writes the next migration file depending on the
 /// latest one. A database that already matches the models produces no file.
 boost::asio::awaitable<MakeMigrationsResult> makemigrations(MakeMigrationsOptions options);
+
+/// A file name for `plan` when none is given: "initial" for the first migration that only
+/// creates; else its first operation ("add_user_email", "create_billing_invoice",
+/// "drop_post_body"), with "_and_more" when there are others.
+std::string migration_name_for(const MigrationPlan& plan, bool first);
 
 /// The text of a migration file for `plan` depending on `depends` (may be empty).
 std::string migration_text(const MigrationPlan& plan, const std::vector<std::string>& depends);

@@ -176,6 +176,9 @@ struct SchemaDef {
   std::vector<SequenceDef> sequences{};
   std::vector<TableDef> tables{};      ///< partitions after their partitioned table
   std::vector<ViewDef> views{};
+  /// Tables ("schema.table") that models describe but do not own (unfetchable stubs such as
+  /// Supabase's auth.users): makemigrations neither creates, changes nor reports them.
+  std::vector<std::string> external_tables{};
   /// Objects the live database has that the schema model does not describe (functions,
   /// triggers, policies, range and base types), by kind and name: reported, never dropped
   /// nor emitted.
