@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "matrx/orm/codegen/model_writer.hpp"
+#include "matrx/orm/codegen/typescript_writer.hpp"
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/meta/registry.hpp"
 #include "matrx/orm/migrate/makemigrations.hpp"
@@ -81,7 +82,7 @@ int exit_code_of(const std::exception& e) {
 }
 
 struct InspectSettings {
-  std::string out, json, name_space = "models";
+  std::string out, json, typescript, name_space = "models";
   bool dry_run = false, managers = false;
   std::vector<std::string> include, exclude, schemas, stubs;
 };
@@ -103,7 +104,8 @@ void run_inspect(const Settings& s, InspectSettings ins, const Style& error_styl
         co_await pg::Connection::connect(co_await boost::asio::this_coro::executor, db.config().connect_options());
     // Headers: every table is read (relations to tables left out still resolve) and the
     // filter decides what is written.
-    mg::SchemaDef read = co_await mg::schema_from_database(conn, ins.out.empty() ? filter : mg::TableFilter{});
+    const bool whole = !ins.out.empty() || !ins.typescript.empty();
+    mg::SchemaDef read = co_await mg::schema_from_database(conn, whole ? mg::TableFilter{} : filter);
     conn.close();
     co_return read;
   }());
@@ -129,6 +131,18 @@ void run_inspect(const Settings& s, InspectSettings ins, const Style& error_styl
     if (ins.dry_run) std::cout << result.diff;
     std::cout << (ins.dry_run ? "would write " : "wrote ") << result.written.size() << " file(s), "
               << result.unchanged.size() << " unchanged, in " << ins.out << "\n";
+  }
+  if (!ins.typescript.empty()) {
+    std::string command = "matrx-orm inspect --typescript " + ins.typescript;
+    for (const auto& x : ins.schemas) command += " --schema " + x;
+    const auto files = codegen::generate_typescript(
+        schema, codegen::TypeScriptOptions{.filter = filter, .schemas = ins.schemas, .command = command,
+                                           .entity_overrides = db.config().entity_overrides,
+                                           .field_overrides = db.config().field_overrides});
+    const auto result = codegen::write_files(ins.typescript, files, ins.dry_run);
+    if (ins.dry_run) std::cout << result.diff;
+    std::cout << (ins.dry_run ? "would write " : "wrote ") << result.written.size() << " file(s), "
+              << result.unchanged.size() << " unchanged, in " << ins.typescript << "\n";
   }
   if (ins.json.empty()) return;
   const std::string text = schema.to_json().dump(2) + "\n";
@@ -225,6 +239,8 @@ int main(int argc, char** argv) {
   header_options(inspect);
   inspect->add_flag("--dry-run", ins.dry_run, "with --out: print what would change instead of writing");
   inspect->add_option("--json", ins.json, "write the schema snapshot (the --models format) to FILE, - for stdout");
+  inspect->add_option("--typescript", ins.typescript,
+                      "write the TypeScript/JSON schema files into DIR (with the database's entity and field overrides)");
   auto* inspect_inc = inspect->add_option("--include-tables", ins.include, "only these tables (table or schema.table)");
   auto* inspect_exc = inspect->add_option("--exclude-tables", ins.exclude, "every table but these");
   inspect_inc->excludes(inspect_exc);
@@ -280,8 +296,8 @@ int main(int argc, char** argv) {
         std::cout << "wrote " << result.file->string() << " (" << result.plan.operations.size() << " operations)\n";
       }
     } else if (*inspect) {
-      if (ins.out.empty() && ins.json.empty()) {
-        std::cerr << "inspect: say --out DIR (model headers) and/or --json FILE (schema snapshot)\n";
+      if (ins.out.empty() && ins.json.empty() && ins.typescript.empty()) {
+        std::cerr << "inspect: say --out DIR (model headers), --typescript DIR and/or --json FILE (schema snapshot)\n";
         return usage;
       }
       run_inspect(s, ins, error_style);

@@ -350,6 +350,15 @@ TEST_CASE("inspect --out, --dry-run and stub schemas; migrate --rebuild regenera
   Output wrote = run(cli(fmt::format("{} inspect --out {} {}", common, models.string(), header_options)));
   CHECK_THAT(wrote.text, Catch::Contains("wrote 1 file(s), 3 unchanged"));
 
+  // The TypeScript/JSON schema files.
+  Output ts = run(cli(fmt::format("{} inspect --typescript {} --schema public", common, (dir.path / "ts").string())));
+  INFO(ts.text);
+  CHECK(ts.exit_code == 0);
+  CHECK_THAT(ts.text, Catch::Contains("wrote 8 file(s), 0 unchanged"));
+  std::ifstream entities_file(dir.path / "ts" / "entities.ts");
+  const std::string entities((std::istreambuf_iterator<char>(entities_file)), std::istreambuf_iterator<char>());
+  CHECK_THAT(entities, Catch::Contains(R"(export const ENTITY_NAMES = ["profile"] as const;)"));
+
   // A bad command line: inspect without an output.
   const Output no_output = run(cli(fmt::format("{} inspect", common)));
   CHECK(no_output.exit_code == orm::cli::usage);

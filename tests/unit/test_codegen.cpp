@@ -6,6 +6,9 @@
 
 #include "../support/temp_dir.hpp"
 #include "matrx/orm/codegen/model_writer.hpp"
+#include "matrx/orm/codegen/typescript_writer.hpp"
+
+#include <nlohmann/json.hpp>
 #include "matrx/orm/errors.hpp"
 
 namespace cg = matrx::orm::codegen;
@@ -227,4 +230,47 @@ TEST_CASE("codegen --managers: typed helpers that call other names", "[codegen]"
   CHECK_THAT(file(models, "author_manager.hpp").content,
              Catch::Contains("return orm::fetch_ifk<Book>(item, \"book_by_author_id\");"));
   for (const auto& f : models.files) CHECK(f.name != "book_count_manager.hpp");  // a view has no manager
+}
+
+TEST_CASE("codegen --typescript: entities, relationships with fetch strategies, overrides as the original inserts them",
+          "[codegen]") {
+  cg::TypeScriptOptions options{.command = "matrx-orm inspect --typescript ts"};
+  options.entity_overrides["book"]["defaultFetchStrategy"] = "'fk'";
+  options.entity_overrides["book"]["displayFieldMetadata"] = "{ fieldName: 'isbn' }";
+  options.field_overrides["book"]["isbn"] = R"({"label": "ISBN", "componentProps": {"rows": 2, "required": true}})";
+  options.field_overrides["book"]["price"] = "{ hidden: true }";
+  const auto files = cg::generate_typescript(library_schema(), options);
+  const auto text = [&](const std::string& name) {
+    for (const auto& f : files)
+      if (f.name == name) return f.content;
+    FAIL("no file " << name);
+    return std::string();
+  };
+  CHECK_THAT(text("entities.ts"),
+             Catch::Contains(R"(export const ENTITY_NAMES = ["author","book","bookTag","tag","bookCount"] as const;)"));
+  const auto relationships = nlohmann::json::parse(text("fullRelationships.json"));
+  CHECK(relationships["book"]["defaultFetchStrategy"] == "fkIfkAndM2M");
+  CHECK(relationships["author"]["defaultFetchStrategy"] == "ifk");
+  CHECK(relationships["bookTag"]["defaultFetchStrategy"] == "fk");
+  CHECK(relationships["tag"]["defaultFetchStrategy"] == "m2mAndIfk");
+  CHECK(relationships["bookCount"]["defaultFetchStrategy"] == "simple");
+  CHECK(relationships["book"]["manyToMany"][0] == nlohmann::json{{"relatedEntity", "tag"}, {"junctionTable", "book_tag"},
+                                                                 {"sourceColumn", "book_id"}, {"targetColumn", "tag_id"}});
+  const auto schemas = nlohmann::json::parse(text("initialSchemas.json"));
+  CHECK(schemas["author"]["fields"]["fullName"]["databaseName"] == "Full Name");
+  CHECK(schemas["book"]["fields"]["genre"]["enumValues"] == std::vector<std::string>{"fiction", "essay"});
+  CHECK(schemas["bookTag"]["primaryKey"] == std::vector<std::string>{"tagId", "bookId"});
+  CHECK(schemas["book"]["fields"]["authorId"]["isRequired"] == true);
+  CHECK(schemas["book"]["fields"]["id"]["isRequired"] == false);  // the server fills it in
+  CHECK_THAT(text("entityOverrides.ts"), Catch::Contains("const bookEntityOverrides: EntityOverrides<'book'> = {\n"
+                                                         "  schemaType: null,\n  entityName: null,\n"));
+  CHECK_THAT(text("entityOverrides.ts"), Catch::Contains("  displayFieldMetadata: { fieldName: 'isbn' },\n"
+                                                         "  defaultFetchStrategy: 'fk',\n"));
+  CHECK_THAT(text("fieldOverrides.ts"),
+             Catch::Contains("const bookFieldOverrides: AllFieldOverrides = {\n"
+                             "  isbn: { componentProps: { rows: 2, required: false }, label: \"ISBN\" },\n"
+                             "  price: { hidden: true },\n};"));
+  CHECK_THAT(text("fieldOverrides.ts"), Catch::Contains("const authorFieldOverrides: AllFieldOverrides = {};"));
+  options.field_overrides["nosuch"]["x"] = "1";
+  CHECK_THROWS_WITH(cg::generate_typescript(library_schema(), options), Catch::Contains("'nosuch'"));
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,15 @@ struct DatabaseConfig {
   std::string user{};           ///< empty: PGUSER / the OS user
   std::string password{};       ///< empty: PGPASSWORD / ~/.pgpass. Never logged or shown in errors.
   std::string alias{};          ///< second lookup key; empty: same as name
-  std::vector<std::string> additional_schemas{};  ///< schemas introspected besides public
+  std::vector<std::string> additional_schemas{};  ///< schemas owned elsewhere: `inspect` writes stub models for their tables
+  /// For `inspect --typescript` (the original's entity_overrides): entity (camelCase) → key
+  /// (schemaType, entityName, primaryKey, defaultFetchStrategy, …) → TypeScript source
+  /// inserted verbatim.
+  std::map<std::string, std::map<std::string, std::string>> entity_overrides{};
+  /// For `inspect --typescript` (field_overrides): entity → field (camelCase) → TypeScript
+  /// source, or a JSON object whose keys are written one by one (componentProps merged, with
+  /// required: false last).
+  std::map<std::string, std::map<std::string, std::string>> field_overrides{};
   std::string url{};            ///< optional libpq URI or conninfo; the fields above override it
   std::string sslmode{};        ///< libpq sslmode (disable, prefer, require, verify-ca, verify-full); empty: libpq's
   std::string application_name{};  ///< empty: "matrx-orm"
