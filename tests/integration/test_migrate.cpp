@@ -210,3 +210,36 @@ TEST_CASE("strict mode refuses a pending migration older than the latest applied
     CHECK(applied == std::vector<std::string>{"0001_a"});
   });
 }
+
+TEST_CASE("a migration with BEGIN ATOMIC, dollar-quoted and DO bodies applies; a syntax error names its file line",
+          "[db][migrate]") {
+  test::SchemaDatabase db("mg_atomic");
+  testsupport::TempDir dir("mg_atomic");
+  dir.write("0001_functions.sql",
+            "-- +up\n"
+            "CREATE FUNCTION add_ints(a int, b int) RETURNS int LANGUAGE sql\n"
+            "BEGIN ATOMIC\n  SELECT a + b;\nEND;\n"
+            "CREATE FUNCTION semi() RETURNS text AS $body$ SELECT 'a;b'::text; $body$ LANGUAGE sql;\n"
+            "-- a comment; with a semicolon\n"
+            "DO $$ BEGIN PERFORM add_ints(1, 2); END $$;\n"
+            "CREATE TABLE semis (v text DEFAULT ';');\n"
+            "-- +down\nDROP TABLE semis;\nDROP FUNCTION semi();\nDROP FUNCTION add_ints(int, int);\n");
+  testsupport::TempDir broken("mg_atomic_broken");
+  broken.write("0001_broken.sql", "-- +up\n\nSELECT 1;\nCREATE TABLE t (a int,);\n");
+  test::run([&]() -> awaitable<void> {
+    // Named options: g++ 12 destroys a temporary argument of a co_await expression twice.
+    const mg::RunOptions options{.dir = dir.path}, broken_options{.dir = broken.path};
+    const auto applied = co_await mg::apply_migrations(options);
+    CHECK(applied == std::vector<std::string>{"0001_functions"});
+    orm::pg::Result r = co_await orm::raw_sql("SELECT add_ints(2, 3), semi()");
+    CHECK(r.get<std::int32_t>(0, 0) == 5);
+    CHECK(r.get<std::string>(0, 1) == "a;b");
+    const auto undone = co_await mg::rollback_migrations(options, 1);
+    CHECK(undone.size() == 1);
+    // Nothing of a file that does not parse runs: the error names the file's line and column.
+    CHECK_THROWS_WITH(co_await mg::apply_migrations(broken_options),
+                      Catch::Contains("0001_broken.sql, line 4, column 23") && Catch::Contains("syntax error"));
+    const bool created = co_await table_exists("t");
+    CHECK_FALSE(created);
+  });
+}

@@ -1,6 +1,6 @@
 -- A schema of our own that holds every item the schema model describes (docs/introspection.md):
 -- read by `matrx-orm inspect`, rebuilt from an empty database, and compared with pg_dump by
--- tests/roundtrip/schema_roundtrip.sh. 28 tables (7 of them partitions), two schemas.
+-- tests/roundtrip/schema_roundtrip.sh. 31 tables (10 of them partitions, one partitioned itself), two schemas.
 -- roundtrip: every model has a row
 CREATE EXTENSION IF NOT EXISTS citext;
 CREATE EXTENSION IF NOT EXISTS hstore;
@@ -137,6 +137,10 @@ CREATE TABLE event (
 CREATE TABLE event_eu PARTITION OF event FOR VALUES IN ('de', 'fr', 'nl');
 CREATE TABLE event_us PARTITION OF event FOR VALUES IN ('us');
 ALTER TABLE event_us ALTER COLUMN note SET DEFAULT 'us';
+CREATE TABLE event_asia PARTITION OF event FOR VALUES IN ('jp', 'kr') PARTITION BY LIST (region);
+CREATE TABLE event_jp PARTITION OF event_asia FOR VALUES IN ('jp');
+CREATE TABLE event_kr PARTITION OF event_asia FOR VALUES IN ('kr');
+CREATE INDEX event_jp_note ON event_jp (note);
 
 CREATE TABLE metric (
     sensor integer NOT NULL,
@@ -221,7 +225,7 @@ INSERT INTO room (name, location, network, subnet, mac) VALUES ('blue', '(1.5,2)
 INSERT INTO booking (room_id, during, seats) VALUES (1, '[2026-01-01 10:00+00,2026-01-01 11:00+00)', '[1,10)');
 INSERT INTO document (title, embedding, written_at) VALUES ('doc', '[1,2,3]', '2026-03-04 05:06:07.891');
 INSERT INTO billing.invoice (account_id, issued_on, amount) VALUES (100, '2025-06-01', 500);
-INSERT INTO event VALUES (1, 'de'), (2, 'us');
+INSERT INTO event VALUES (1, 'de'), (2, 'us'), (3, 'jp');
 INSERT INTO metric VALUES (7, 0.25);
 INSERT INTO tag (label) VALUES ('red');
 INSERT INTO document_tag VALUES (1, 1);
