@@ -39,6 +39,7 @@
 #include <fmt/format.h>
 
 #include "matrx/orm.hpp"
+#include "steal.hpp"
 
 namespace asio = boost::asio;
 namespace orm = matrx::orm;
@@ -152,19 +153,6 @@ struct PeakRss {
 
 // The client process's CPU time (all threads) over a section: on 2 cores the client competes
 // with the server's backends, so what it costs per query matters.
-// CPU time the hypervisor gave to other guests while this VM wanted it ("steal" in
-// /proc/stat), and all CPU time, in ticks. Printed with the summary: a run with much steal
-// has noisier figures.
-std::pair<double, double> steal_and_total() {
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  double v[8] = {};
-  stat >> cpu;
-  for (double& x : v) stat >> x;
-  double total = 0;
-  for (double x : v) total += x;
-  return {v[7], total};
-}
 
 struct ClientCpu {
   static std::pair<double, double> now() {  // user, system in microseconds

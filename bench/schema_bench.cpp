@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "matrx/orm/migrate/diff.hpp"
 #include "matrx/orm/migrate/schema.hpp"
 #include "matrx/orm/migrate/sql_script.hpp"
+#include "steal.hpp"
 
 namespace orm = matrx::orm;
 namespace mg = matrx::orm::migrate;
@@ -34,17 +34,6 @@ namespace {
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v ? std::atoi(v) : fallback;
-}
-
-std::pair<double, double> steal_and_total() {
-  std::ifstream stat("/proc/stat");
-  std::string cpu;
-  double v[8] = {};
-  stat >> cpu;
-  for (double& x : v) stat >> x;
-  double total = 0;
-  for (double x : v) total += x;
-  return {v[7], total};
 }
 
 // A schema of `n` tables that real ones look like: identity keys, a foreign key to the

@@ -432,6 +432,15 @@ std::string not_extension_member(std::string_view catalog, std::string_view oid)
                      "AND e.deptype = 'e')", catalog, oid);
 }
 
+// A collation's name as SQL ("C" quoted as needed; schema-qualified outside pg_catalog), for
+// the collation whose oid `oid` (an SQL expression) is.
+std::string collation_sql(std::string_view oid) {
+  return fmt::format("(SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname) "
+                     "ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END "
+                     "FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = {})",
+                     oid);
+}
+
 std::vector<std::string> json_names(const pg::Result& r, int row, int column) {
   if (r.is_null(row, column)) return {};
   return nlohmann::json::parse(r.get<std::string>(row, column)).get<std::vector<std::string>>();
@@ -457,21 +466,20 @@ struct Relation {
 };
 
 // Index keys as json: [column, expression, collation, opclass, descending, nulls_first] per key.
-constexpr const char* index_keys_sql = R"(
+std::string index_keys_sql() {
+  return fmt::format(R"(
   (SELECT json_agg(json_build_array(
       COALESCE(a.attname, ''),
       CASE WHEN k.n = 0 THEN pg_get_indexdef(i.indexrelid, k.o::int, true) ELSE '' END,
       CASE WHEN i.indcollation[k.o - 1] <> 0 AND i.indcollation[k.o - 1] <> COALESCE(a.attcollation, 100)
-           THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname)
-                             ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
-                 FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
-                 WHERE co.oid = i.indcollation[k.o - 1]) ELSE '' END,
+           THEN {} ELSE '' END,
       COALESCE((SELECT CASE WHEN oc.opcdefault THEN '' ELSE oc.opcname END FROM pg_opclass oc
                 WHERE oc.oid = i.indclass[k.o - 1]), ''),
       (i.indoption[k.o - 1] & 1) <> 0, (i.indoption[k.o - 1] & 2) <> 0) ORDER BY k.o)
    FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n
-   WHERE k.o <= i.indnkeyatts))";
+   WHERE k.o <= i.indnkeyatts))", collation_sql("i.indcollation[k.o - 1]"));
+}
 
 constexpr const char* index_include_sql = R"(
   (SELECT json_agg(a.attname ORDER BY k.o) FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(n, o)
@@ -607,9 +615,7 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
     const std::string sql = fmt::format(
         "SELECT a.attrelid::text, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
         "pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated, "
-        "CASE WHEN a.attcollation <> t.typcollation THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' "
-        "  THEN quote_ident(co.collname) ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END "
-        "  FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace WHERE co.oid = a.attcollation) END, "
+        "CASE WHEN a.attcollation <> t.typcollation THEN {} END, "
         "col_description(a.attrelid, a.attnum), "
         "(SELECT json_build_array(format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, "
         "  s.seqcache, s.seqcycle) FROM pg_sequence s WHERE a.attidentity <> '' "
@@ -618,7 +624,7 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
         "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
         "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
         "WHERE a.attrelid IN ({}) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum",
-        relations);
+        collation_sql("a.attcollation"), relations);
     pg::Result r = co_await connection.execute(sql, pg::Format::text);
     for (int i = 0; i < r.rows(); ++i) {
       const Relation* rel = find(r, i);
@@ -696,7 +702,7 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
         "WHERE i.indrelid IN ({}) AND NOT ic.relispartition AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
         "  WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u', 'x')) "
         "ORDER BY ic.relname",
-        index_keys_sql, index_include_sql, relations);
+        index_keys_sql(), index_include_sql, relations);
     pg::Result r = co_await connection.execute(sql, pg::Format::text);
     for (int i = 0; i < r.rows(); ++i) {
       const Relation* rel = find(r, i);
@@ -732,13 +738,12 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
     // Composite types that are not a table's row type, in creation order.
     const std::string sql = fmt::format(
         "SELECT n.nspname, t.typname, json_agg(json_build_array(a.attname, format_type(a.atttypid, a.atttypmod), "
-        "  CASE WHEN a.attcollation <> at.typcollation THEN (SELECT quote_ident(co.collname) FROM pg_collation co "
-        "    WHERE co.oid = a.attcollation) ELSE '' END) ORDER BY a.attnum) "
+        "  CASE WHEN a.attcollation <> at.typcollation THEN {} ELSE '' END) ORDER BY a.attnum) "
         "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class c ON c.oid = t.typrelid "
         "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
         "JOIN pg_type at ON at.oid = a.atttypid "
         "WHERE t.typtype = 'c' AND c.relkind = 'c' AND {} AND {} GROUP BY t.oid, n.nspname, t.typname ORDER BY t.oid",
-        user_schema, not_extension_member("pg_type", "t.oid"));
+        collation_sql("a.attcollation"), user_schema, not_extension_member("pg_type", "t.oid"));
     pg::Result r = co_await connection.execute(sql, pg::Format::text);
     for (int i = 0; i < r.rows(); ++i) {
       CompositeTypeDef c{.schema = r.get<std::string>(i, 0), .name = r.get<std::string>(i, 1)};
@@ -752,13 +757,12 @@ boost::asio::awaitable<SchemaDef> schema_from_database(pg::Connection& connectio
     // Domains in creation order (a domain over another domain comes after it).
     const std::string sql = fmt::format(
         "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, "
-        "CASE WHEN t.typcollation <> b.typcollation THEN (SELECT quote_ident(co.collname) FROM pg_collation co "
-        "  WHERE co.oid = t.typcollation) END, "
+        "CASE WHEN t.typcollation <> b.typcollation THEN {} END, "
         "(SELECT json_agg(json_build_array(c.conname, pg_get_constraintdef(c.oid)) ORDER BY c.conname) "
         "  FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') "
         "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_type b ON b.oid = t.typbasetype "
         "WHERE t.typtype = 'd' AND {} AND {} ORDER BY t.oid",
-        user_schema, not_extension_member("pg_type", "t.oid"));
+        collation_sql("t.typcollation"), user_schema, not_extension_member("pg_type", "t.oid"));
     pg::Result r = co_await connection.execute(sql, pg::Format::text);
     for (int i = 0; i < r.rows(); ++i) {
       DomainDef d{.schema = r.get<std::string>(i, 0), .name = r.get<std::string>(i, 1),
