@@ -44,10 +44,22 @@ std::string comparable_default(std::string_view sql) {
   return out;
 }
 
+// Foreign keys compare by everything but their name and whether they were validated yet
+// (VALIDATE CONSTRAINT after a NOT VALID add is the usual next step, not a difference).
 bool same_fk(const ForeignKeyDef& a, const ForeignKeyDef& b) {
   ForeignKeyDef renamed = b;
   renamed.name = a.name;
+  renamed.not_valid = a.not_valid;
   return a == renamed;
+}
+
+// Storage parameters as the catalog prints them ("lists=100") and as a model may write them
+// ("lists = 100") compare equal.
+std::string without_spaces(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    if (!std::isspace(static_cast<unsigned char>(c))) out.push_back(c);
+  return out;
 }
 
 // Two indexes of one name are the same index when their shape is; an expression or a
@@ -57,7 +69,7 @@ bool same_index(const IndexDef& db, const IndexDef& model) {
   if (db == model) return true;
   if (db.unique != model.unique || db.method != model.method || db.include != model.include ||
       db.nulls_not_distinct != model.nulls_not_distinct || db.where.empty() != model.where.empty() ||
-      db.keys.size() != model.keys.size())
+      without_spaces(db.with) != without_spaces(model.with) || db.keys.size() != model.keys.size())
     return false;
   for (std::size_t k = 0; k < db.keys.size(); ++k) {
     IndexKey a = db.keys[k], b = model.keys[k];
@@ -81,8 +93,8 @@ bool has_unique(const TableDef& t, const UniqueDef& wanted) {
 }
 
 struct Phases {
-  std::vector<Operation> schemas, extensions, enums, composites, domains, sequences, drop_fks, drop_constraints, creates, columns, drop_columns, owned, adds, add_fks,
-      drop_tables;
+  std::vector<Operation> schemas, extensions, enums, composites, domains, sequences, drop_fks, drop_constraints, creates,
+      columns, drop_columns, owned, adds, add_fks, drop_tables;
 };
 
 void compare_columns(const TableDef& db, const TableDef& model, Phases& ph, std::vector<std::string>& warnings) {

@@ -335,3 +335,19 @@ TEST_CASE("an external table (an unfetchable stub model) is never created, chang
   models.external_tables.clear();  // without the stub: reported as a table without a model
   CHECK(mg::diff_schemas(database, models).warnings.size() == 2);
 }
+
+TEST_CASE("index and foreign key comparison: storage parameters count, spacing and validation state do not", "[schema]") {
+  mg::TableDef db{.name = "doc"};
+  db.columns = {{.name = "id", .type = "bigint", .nullable = false}, {.name = "parent", .type = "bigint"}};
+  db.indexes = {{.name = "doc_ivf", .keys = {{.column = "id"}}, .method = "ivfflat", .with = "lists=100"}};
+  db.foreign_keys = {{.name = "doc_parent_fkey", .columns = {"parent"}, .ref_schema = "public", .ref_table = "doc",
+                      .ref_columns = {"id"}}};
+  mg::TableDef model = db;
+  model.indexes[0].with = "lists = 100";
+  model.foreign_keys[0].not_valid = true;  // added NOT VALID, validated since: the same key
+  CHECK(mg::diff_schemas(mg::SchemaDef{.tables = {db}}, mg::SchemaDef{.tables = {model}}).empty());
+  model.indexes[0].with = "lists = 200";
+  const auto plan = mg::diff_schemas(mg::SchemaDef{.tables = {db}}, mg::SchemaDef{.tables = {model}});
+  REQUIRE(plan.operations.size() == 2);
+  CHECK(plan.operations[1].up == "CREATE INDEX \"doc_ivf\" ON \"public\".\"doc\" USING ivfflat (\"id\") WITH (lists = 200);");
+}
