@@ -169,7 +169,8 @@ asio::awaitable<void> tour() {
 int main() {
   const char* url = std::getenv("DATABASE_URL");
   pg::DatabaseConfig config = url ? pg::DatabaseConfig::from_url("main", url) : pg::DatabaseConfig{.name = "main"};
-  config.pool.max_size = 1;  // TEMP tables: one connection
+  config.pool.max_size = 1;  // TEMP tables: one connection, its session kept as it is
+  config.pool.session_reset = pg::SessionReset::never;
   pg::register_database(config);
   asio::io_context io;
   std::exception_ptr failure;

@@ -244,7 +244,8 @@ asio::awaitable<void> tour() {
 int main() {
   const char* url = std::getenv("DATABASE_URL");
   pg::DatabaseConfig config = url ? pg::DatabaseConfig::from_url("main", url) : pg::DatabaseConfig{.name = "main"};
-  config.pool.max_size = 1;  // TEMP tables and a session enum type: one connection
+  config.pool.max_size = 1;  // TEMP tables and a session enum type: one connection, its session kept
+  config.pool.session_reset = orm::pg::SessionReset::never;
   pg::register_database(config);
   asio::io_context io;
   std::exception_ptr failure;

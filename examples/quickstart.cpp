@@ -101,7 +101,10 @@ int main() {
   // [register-begin]
   const char* url = std::getenv("DATABASE_URL");
   pg::DatabaseConfig config = url ? pg::DatabaseConfig::from_url("main", url) : pg::DatabaseConfig{.name = "main"};
-  config.pool.max_size = 1;  // the tables are TEMP: keep every query on one connection
+  // The example's tables are TEMP (nothing is left in your database): keep every query on one
+  // connection, and that connection's session as it is (the pool would clean it on return).
+  config.pool.max_size = 1;
+  config.pool.session_reset = pg::SessionReset::never;
   pg::register_database(config);
   // [register-end]
   std::cout << "database: " << config.describe() << "\n";

@@ -30,6 +30,7 @@
 #include "matrx/orm/pg/detail/secrets.hpp"
 #include "matrx/orm/pg/pipeline.hpp"
 #include "matrx/orm/pg/sqlstate.hpp"
+#include "matrx/orm/pg/session_state.hpp"
 #include "matrx/orm/pg/statement_cache.hpp"
 
 namespace asio = boost::asio;
@@ -141,6 +142,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   bool open() const noexcept { return !closed_.load(); }
   std::size_t pending() const noexcept { return pending_.load(); }
   TransactionState tx() const noexcept { return tx_.load(); }
+  bool session_touched() const noexcept { return session_touched_.load(std::memory_order_relaxed); }
   int pid() const noexcept { return pid_; }
   PoolerMode mode() const noexcept { return mode_; }
   std::string parameter(const char* name) {
@@ -333,7 +335,12 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       if (req->completion) req->completion->complete(std::make_exception_ptr(QueryError(message, std::move(ctx))), {});
       return false;
     }
-    if (StatementCache::drops_statements(req->sql)) statements_.clear();
+    if (StatementCache::drops_statements(req->sql)) {
+      statements_.clear();
+      if (resets_session(req->sql)) session_touched_.store(false, std::memory_order_relaxed);
+    } else if (!session_touched_.load(std::memory_order_relaxed) && touches_session(req->sql)) {
+      session_touched_.store(true, std::memory_order_relaxed);  // the pool resets it on return
+    }
     req->outside_block = !block_possible_;
     // Only BEGIN or START TRANSACTION opens a block, and neither is a statement worth
     // preparing; what the cache took is a SELECT, INSERT, UPDATE, DELETE, WITH, VALUES or TABLE.
@@ -745,6 +752,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   std::atomic<bool> broken_{false}, closed_{false};
   std::atomic<std::size_t> pending_{0};
   std::atomic<TransactionState> tx_{TransactionState::idle};
+  std::atomic<bool> session_touched_{false};  // a statement left session state (session_state.hpp)
   // A statement sent since the pipeline last drained idle may have opened a transaction block.
   bool block_possible_ = false;
 };
@@ -930,6 +938,7 @@ int Connection::backend_pid() const noexcept { return core_ ? core_->pid() : 0; 
 void Connection::on_notification(NotificationHandler handler) {
   if (core_) core_->set_notification_handler(std::move(handler));
 }
+bool Connection::session_touched() const noexcept { return core_ && core_->session_touched(); }
 PoolerMode Connection::pooler_mode() const noexcept { return core_ ? core_->mode() : PoolerMode::session; }
 std::string Connection::server_parameter(const char* name) const { return core_ ? core_->parameter(name) : ""; }
 

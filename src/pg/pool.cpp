@@ -262,7 +262,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         return;
       }
     }
-    if (conn.pending() > 0 || conn.transaction_state() != TransactionState::idle || !config_.reset_query.empty()) {
+    if (conn.pending() > 0 || conn.transaction_state() != TransactionState::idle || !config_.reset_query.empty() ||
+        needs_discard(conn)) {
       asio::co_spawn(ex_, reset(shared_from_this(), std::move(conn), expires), asio::detached);
       return;
     }
@@ -445,6 +446,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
+  // DISCARD ALL for this returned connection (PoolConfig::session_reset)?
+  bool needs_discard(const Connection& conn) const noexcept {
+    if (conn.pooler_mode() == PoolerMode::transaction) return false;
+    return config_.session_reset == SessionReset::always ||
+           (config_.session_reset == SessionReset::when_touched && conn.session_touched());
+  }
+
   static asio::awaitable<void> reset(std::shared_ptr<PoolCore> self, Connection conn, Clock::time_point expires) {
     using namespace asio::experimental::awaitable_operators;
     {
@@ -465,6 +473,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       if (conn.transaction_state() != TransactionState::idle && !conn.is_broken()) {
         log(LogLevel::warning, "a connection was returned to the pool inside a transaction; rolling back");
         co_await conn.execute("ROLLBACK");
+      }
+      if (self->needs_discard(conn) && !conn.is_broken()) {
+        co_await conn.execute("DISCARD ALL");
+        std::lock_guard lock(self->mutex_);
+        ++self->stats_.session_resets;
       }
       if (!self->config_.reset_query.empty() && !conn.is_broken()) co_await conn.execute(self->config_.reset_query);
       if (conn.is_broken() || conn.transaction_state() != TransactionState::idle) {

@@ -4,19 +4,11 @@
 #include <cctype>
 #include <cstring>
 
+#include "sql_words.hpp"
+
 namespace matrx::orm::pg {
 
-namespace {
-// Case-insensitive: does `sql` start with `word` (after spaces and an opening parenthesis)?
-bool starts_with_word(std::string_view sql, std::string_view word) noexcept {
-  std::size_t i = 0;
-  while (i < sql.size() && (std::isspace(static_cast<unsigned char>(sql[i])) || sql[i] == '(')) ++i;
-  if (sql.size() - i < word.size()) return false;
-  for (std::size_t k = 0; k < word.size(); ++k)
-    if (std::toupper(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
-  return sql.size() - i == word.size() || !std::isalnum(static_cast<unsigned char>(sql[i + word.size()]));
-}
-}  // namespace
+using detail::starts_with_word;
 
 bool StatementCache::worth_preparing(std::string_view sql) noexcept {
   for (std::string_view w : {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "TABLE"})

@@ -423,3 +423,50 @@ TEST_CASE("shared connections pipeline concurrent statements and never starve an
     CHECK(s.idle == s.size);
   });
 }
+
+TEST_CASE("session state never reaches the next borrower; the ORM's own statements cost no reset", "[db][pool][reset]") {
+  test::run([]() -> awaitable<void> {
+    Pool pool(co_await test::asio::this_coro::executor, test::db_options(), small(1));
+    int pid = 0;
+    {
+      auto c = co_await pool.acquire();
+      pid = co_await pid_of(c);
+      // Statements that leave nothing behind: no DISCARD ALL on return.
+      co_await c->execute("SELECT 1");
+      co_await c->execute("BEGIN");
+      co_await c->execute("SET LOCAL statement_timeout = '5s'");
+      co_await c->execute("DECLARE inner_cursor CURSOR FOR SELECT 1");
+      co_await c->execute("COMMIT");
+      CHECK_FALSE(c->session_touched());
+    }
+    {
+      auto c = co_await pool.acquire();
+      CHECK(pool.stats().session_resets == 0);
+      // Each kind of session state the pool must not hand on.
+      co_await c->execute("SET application_name = 'leaked'");
+      CHECK(c->session_touched());
+      co_await c->execute("SET search_path TO pg_catalog");
+      co_await c->execute("CREATE TEMP TABLE leaked_temp (n int)");
+      co_await c->execute("LISTEN leaked_channel");
+      co_await c->execute("SELECT pg_advisory_lock(4242)");
+      co_await c->execute("BEGIN");
+      co_await c->execute("DECLARE leaked_cursor CURSOR WITH HOLD FOR SELECT 1");
+      co_await c->execute("COMMIT");
+    }
+    auto c = co_await pool.acquire();
+    const int again = co_await pid_of(c);
+    CHECK(again == pid);  // the same session, cleaned rather than replaced
+    CHECK(pool.stats().session_resets == 1);
+    CHECK_FALSE(c->session_touched());
+    const auto r = co_await c->execute(
+        "SELECT current_setting('application_name') <> 'leaked', current_setting('search_path') <> 'pg_catalog', "
+        "to_regclass('pg_temp.leaked_temp') IS NULL, (SELECT count(*) FROM pg_listening_channels()) = 0, "
+        "(SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) = 0, "
+        "(SELECT count(*) FROM pg_cursors WHERE name <> '') = 0",
+        test::pg::Format::text);
+    for (int column = 0; column < 6; ++column) {
+      INFO("state check " << column);
+      CHECK(r.get<std::string>(0, column) == "t");
+    }
+  });
+}

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "matrx/orm/pg/oid.hpp"
+#include "matrx/orm/pg/session_state.hpp"
 #include "matrx/orm/pg/statement_cache.hpp"
 
 using matrx::orm::pg::Oid;
@@ -94,4 +95,25 @@ TEST_CASE("only queries are prepared: transaction control, cursors, SET and DDL 
                         "CLOSE c1", "SET search_path TO x", "CREATE TABLE t (a int)", "SELECTED", ""})
     CHECK(c.lookup(q, nullptr, 0).use == Use::unnamed);
   CHECK(c.size() == 8);
+}
+
+TEST_CASE("which statements leave state in the session", "[session]") {
+  using matrx::orm::pg::touches_session;
+  for (const char* sql : {"SET search_path TO x", "set application_name = 'a'", "SET SESSION work_mem = '1MB'", "RESET ALL",
+                          "LISTEN ch", "UNLISTEN *", "PREPARE p AS SELECT 1", "LOAD 'auto_explain'", "DO $$ BEGIN END $$",
+                          "CALL proc()", "CREATE TEMP TABLE t (a int)", "create local temporary table t (a int)",
+                          "DECLARE c CURSOR WITH HOLD FOR SELECT 1", "SELECT pg_advisory_lock(1)",
+                          "SELECT pg_advisory_lock_shared(1, 2)", "SELECT set_config('a.b', 'c', false)"}) {
+    INFO(sql);
+    CHECK(touches_session(sql));
+  }
+  for (const char* sql : {"SELECT 1", "INSERT INTO t VALUES ($1)", "UPDATE t SET a = 1", "BEGIN", "COMMIT",
+                          "SET LOCAL statement_timeout = 0", "SET TRANSACTION ISOLATION LEVEL SERIALIZABLE",
+                          "SET CONSTRAINTS ALL DEFERRED", "DECLARE c NO SCROLL CURSOR FOR SELECT 1", "CREATE TABLE t (a int)",
+                          "PREPARE TRANSACTION 'x'", "SELECT pg_advisory_xact_lock(1)", "SELECT \"settings\" FROM t"}) {
+    INFO(sql);
+    CHECK_FALSE(touches_session(sql));
+  }
+  CHECK(matrx::orm::pg::resets_session("DISCARD ALL"));
+  CHECK_FALSE(matrx::orm::pg::resets_session("DISCARD PLANS"));
 }

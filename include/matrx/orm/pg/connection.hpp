@@ -76,6 +76,9 @@ class Connection {
   bool is_broken() const noexcept;
   /// Transaction state as of the last completed query.
   TransactionState transaction_state() const noexcept;
+  /// A statement sent since the last DISCARD ALL left state in the session (a setting, a
+  /// temporary table, a LISTEN, a holdable cursor, an advisory lock: session_state.hpp).
+  bool session_touched() const noexcept;
   /// Queries queued or in flight, including abandoned ones still draining.
   std::size_t pending() const noexcept;
   int backend_pid() const noexcept;

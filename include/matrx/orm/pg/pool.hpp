@@ -31,6 +31,12 @@
 
 namespace matrx::orm::pg {
 
+/// When a returned connection is cleaned with DISCARD ALL (after any open transaction is
+/// rolled back): when one of its statements left session state (the default: connections
+/// that only ran the ORM's statements pay nothing), always, or never. Not in pooler
+/// (transaction) mode, where the session is the pooler's.
+enum class SessionReset { when_touched, always, never };
+
 struct PoolConfig {
   std::size_t min_size = 0;   ///< connections opened by warm_up() and kept (default 0)
   std::size_t max_size = 10;  ///< hard upper bound on open + opening connections (≥ 1)
@@ -40,7 +46,8 @@ struct PoolConfig {
   std::chrono::milliseconds backoff_initial{50};   ///< first reconnect delay
   std::chrono::milliseconds backoff_max{2'000};    ///< reconnect delay cap
   std::chrono::milliseconds drain_timeout{5'000};  ///< wait for abandoned queries on release
-  std::string reset_query;  ///< run on every release, e.g. "DISCARD ALL"; empty = none
+  SessionReset session_reset = SessionReset::when_touched;
+  std::string reset_query;  ///< also run on every release (after session_reset); empty = none
 };
 
 struct PoolStats {
@@ -51,6 +58,7 @@ struct PoolStats {
   std::size_t waiting = 0;  ///< acquirers queued
   std::uint64_t opened = 0, closed_broken = 0, closed_lifetime = 0, closed_idle = 0, connect_failures = 0,
                 acquire_timeouts = 0, resets = 0;
+  std::uint64_t session_resets = 0;  ///< DISCARD ALLs run on returned connections
 };
 
 namespace detail { class PoolCore; struct SharedLoan; }
