@@ -60,7 +60,7 @@ asio::awaitable<pg::Result> execute_statement(const Statement& statement, Statem
     if (TransactionContext* tx = current_transaction(ex); tx && tx->database == db.config().name) {
       if (tx->finished)
         throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
-      co_return co_await tx->connection->execute(statement.sql, statement.params, ctx.format);
+      co_return co_await execute_in(*tx, statement.sql, statement.params, ctx.format);
     }
     pg::Pool& pool = db.pool(ex);
     try {
@@ -129,7 +129,7 @@ asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelInfo& mod
     if (TransactionContext* tx = current_transaction(co_await asio::this_coro::executor);
         tx && tx->database == db.config().name) {
       // Already atomic: the surrounding transaction covers every chunk.
-      for (const auto& s : statements) results.push_back(co_await tx->connection->execute(s.sql, s.params, format));
+      for (const auto& s : statements) results.push_back(co_await execute_in(*tx, s.sql, s.params, format));
       statement_counter.fetch_add(statements.size(), std::memory_order_relaxed);
       co_return results;
     }
@@ -175,6 +175,7 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
     std::optional<pg::PooledConnection> own;
     pg::Connection* conn = nullptr;
     if (tx && tx->database == db.config().name) {
+      tx->check_usable();
       conn = &*tx->connection;
     } else {
       own.emplace(co_await db.acquire());

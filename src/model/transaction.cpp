@@ -2,6 +2,7 @@
 // around the caller's executor), so nested coroutines find it without extra arguments.
 #include "matrx/orm/model/transaction.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/execution.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/query.hpp>
@@ -43,6 +44,16 @@ std::string database_name(const std::string& requested) {
 }
 }  // namespace
 
+void TransactionContext::check_usable() const {
+  if (abandoned.empty()) return;
+  throw TransactionError("a statement of this transaction was abandoned while it ran, so the transaction can only roll "
+                         "back; nothing of it will be stored",
+                         ErrorContext{.operation = "transaction", .sql = abandoned,
+                                      .hint = "let the cancellation end the transaction body, then run the transaction "
+                                              "again (the abandoned statement may still have run on the server)",
+                                      .database = database});
+}
+
 TransactionContext* current_transaction(const asio::any_io_executor& ex) noexcept {
   const TxExecutor* t = ex.target<TxExecutor>();
   return t ? t->tx.get() : nullptr;
@@ -61,21 +72,49 @@ asio::awaitable<TransactionPtr> begin_transaction(std::string database) {
   co_return tx;
 }
 
+asio::awaitable<pg::Result> execute_in(TransactionContext& tx, std::string_view sql, const pg::Params& params,
+                                       pg::Format format) {
+  tx.check_usable();
+  try {
+    co_return co_await tx.connection->execute(sql, params, format);
+  } catch (const boost::system::system_error& e) {
+    // The statement was sent and may still run: its transaction must not commit.
+    if (e.code() == asio::error::operation_aborted && tx.abandoned.empty()) tx.abandoned = std::string(sql);
+    throw;
+  }
+}
+
 asio::awaitable<void> commit_transaction(TransactionPtr tx) {
+  if (!tx->abandoned.empty()) {  // never COMMIT what a cancelled statement may have done
+    std::exception_ptr refused;
+    try {
+      tx->check_usable();
+    } catch (...) {
+      refused = std::current_exception();
+    }
+    co_await rollback_transaction(tx);
+    std::rethrow_exception(refused);
+  }
   tx->finished = true;
   struct EndHooks {
     TransactionContext& tx;
     ~EndHooks() { tx.run_on_end(); }
   } hooks{*tx};
   pg::Result r;
+  const auto unknown = [&](std::string why, std::string sqlstate) {
+    tx->connection.release();  // the pool drains whatever is in flight before reuse
+    return CommitOutcomeUnknown(
+        std::move(why), ErrorContext{.operation = "commit", .sqlstate = std::move(sqlstate),
+                                     .hint = "the outcome is unknown: check whether the changes were stored before retrying",
+                                     .database = tx->database});
+  };
   try {
     r = co_await tx->connection->execute("COMMIT");
   } catch (const ConnectionError& e) {
-    tx->connection.release();
-    throw TransactionError(fmt::format("the connection was lost during COMMIT: {}", e.message()),
-                           ErrorContext{.operation = "commit", .sqlstate = e.context().sqlstate,
-                                        .hint = "the outcome is unknown: check whether the changes were stored before retrying",
-                                        .database = tx->database});
+    throw unknown(fmt::format("the connection was lost during COMMIT: {}", e.message()), e.context().sqlstate);
+  } catch (const boost::system::system_error& e) {
+    if (e.code() != asio::error::operation_aborted) throw;
+    throw unknown("the wait for COMMIT was cancelled after COMMIT was sent", "");
   }
   tx->connection.release();
   if (r.command_tag() != "COMMIT")
@@ -98,6 +137,7 @@ asio::awaitable<void> rollback_transaction(TransactionPtr tx) noexcept {
 }
 
 asio::awaitable<std::string> create_savepoint(TransactionContext& tx) {
+  tx.check_usable();
   std::string name = fmt::format("matrx_sp_{}", ++tx.savepoints);
   co_await tx.connection->execute("SAVEPOINT " + name);
   co_return name;

@@ -9,7 +9,12 @@
 #include <mutex>
 #include <set>
 
+#include <random>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -372,6 +377,79 @@ TEST_CASE("transaction: a COMMIT the server turned into ROLLBACK throws", "[db][
     CHECK_THROWS_WITH(co_await orm::transaction(swallow()), Catch::Contains("COMMIT was turned into ROLLBACK"));
     const auto count = co_await committed_users();
     CHECK(count == 1);  // "new" was not stored
+  });
+}
+
+TEST_CASE("transaction: a statement abandoned inside a transaction is never stored (B5)", "[db][transaction][cancel]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    // Rows named slow… take 10 ms to insert: the rounds that use them are always abandoned.
+    co_await db.execute("CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "IF NEW.username LIKE 'slow%' THEN PERFORM pg_sleep(0.01); END IF; RETURN NEW; END $$");
+    co_await db.execute("CREATE TRIGGER slow_insert BEFORE INSERT ON \"user\" FOR EACH ROW EXECUTE FUNCTION slow_insert()");
+    using namespace boost::asio::experimental::awaitable_operators;
+    std::mt19937 rng(20261206);
+    int swallowed = 0, thrown = 0, refused_commits = 0;
+    for (int round = 0; round < 200; ++round) {
+      const bool slow = round % 3 == 0;
+      const std::string name = fmt::format("{}{}", slow ? "slow" : "race", round);
+      const bool swallow = round % 2 == 1;  // the body returns normally after the timer won
+      bool timer_won = false;
+      auto body = [&]() -> awaitable<void> {
+        // A third of the rounds insert slowly (the timer always wins); the rest race the INSERT.
+        const auto delay = std::chrono::microseconds(slow ? 1000 : rng() % 300);
+        test::asio::steady_timer timer(co_await test::asio::this_coro::executor, delay);
+        User u{.username = name, .age = 1};
+        auto raced = co_await (orm::create(u) || timer.async_wait(test::asio::use_awaitable));
+        timer_won = raced.index() == 1;
+        if (timer_won && !swallow) throw std::runtime_error("gave up");
+      };
+      try {
+        co_await orm::transaction(body());
+      } catch (const orm::TransactionError& e) {
+        CHECK_THAT(e.what(), Catch::Contains("abandoned"));
+        ++refused_commits;
+      } catch (const std::runtime_error&) {
+      }
+      if (!timer_won) continue;
+      ++(swallow ? swallowed : thrown);
+      auto c = co_await test::pg::database("default").acquire();
+      const auto r = co_await c->execute("SELECT count(*) FROM \"user\" WHERE username = $1", test::pg::Params::of(name));
+      INFO("round " << round << (swallow ? " (swallowed)" : " (thrown)"));
+      CHECK(r.get<std::int64_t>(0, 0) == 0);  // told "aborted": never stored
+    }
+    INFO("abandoned and swallowed " << swallowed << ", abandoned and thrown " << thrown);
+    CHECK(refused_commits == swallowed);  // every body that swallowed an abandonment: COMMIT refused
+    CHECK(swallowed > 0);
+    CHECK(thrown > 0);
+  });
+}
+
+TEST_CASE("transaction: a COMMIT whose wait is cancelled is CommitOutcomeUnknown, not operation_aborted",
+          "[db][transaction][cancel]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    // COMMIT runs a deferred trigger that sleeps: the cancellation lands while COMMIT runs.
+    co_await db.execute("CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                        "$$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$");
+    co_await db.execute("CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON \"user\" DEFERRABLE INITIALLY DEFERRED "
+                        "FOR EACH ROW EXECUTE FUNCTION slow_commit()");
+    auto body = []() -> awaitable<void> { co_await add_user("slow"); };
+    const auto ex = co_await test::asio::this_coro::executor;
+    boost::asio::cancellation_signal cancel;
+    test::asio::steady_timer timer(ex, std::chrono::milliseconds(150));
+    timer.async_wait([&](boost::system::error_code) { cancel.emit(boost::asio::cancellation_type::terminal); });
+    std::exception_ptr outcome;
+    try {
+      co_await boost::asio::co_spawn(ex, orm::transaction(body()),
+                                     boost::asio::bind_cancellation_slot(cancel.slot(), test::asio::use_awaitable));
+    } catch (...) {
+      outcome = std::current_exception();
+    }
+    REQUIRE(outcome);
+    CHECK_THROWS_AS(std::rethrow_exception(outcome), orm::CommitOutcomeUnknown);
   });
 }
 

@@ -5,8 +5,8 @@
 //   │   RelationshipError, MigrationError, ParameterError, UnknownDatabaseError,
 //   │   OptimisticLockError
 //   ├── QueryError ── DoesNotExist, MultipleObjectsReturned
-//   └── DatabaseError ── ConnectionError, IntegrityError, TransactionError,
-//                        QueryCanceledError, PoolTimeoutError
+//   └── DatabaseError ── ConnectionError, IntegrityError, TransactionError
+//                        (── CommitOutcomeUnknown), QueryCanceledError, PoolTimeoutError
 //
 // Every error carries an ErrorContext (model, operation, SQL with $n placeholders,
 // parameters, SQLSTATE, constraint, detail, hint) and formats it in what().
@@ -92,6 +92,9 @@ MATRX_ORM_DECLARE_ERROR(DatabaseError, OrmError)
 MATRX_ORM_DECLARE_ERROR(ConnectionError, DatabaseError)
 MATRX_ORM_DECLARE_ERROR(IntegrityError, DatabaseError)
 MATRX_ORM_DECLARE_ERROR(TransactionError, DatabaseError)
+/// COMMIT was sent but its answer never came (the connection was lost, or the wait for it
+/// was cancelled): the changes may or may not be stored.
+MATRX_ORM_DECLARE_ERROR(CommitOutcomeUnknown, TransactionError)
 /// SQLSTATE 57014: the statement was cancelled (client cancel or statement_timeout).
 MATRX_ORM_DECLARE_ERROR(QueryCanceledError, DatabaseError)
 /// No connection could be acquired within the pool's acquire timeout.

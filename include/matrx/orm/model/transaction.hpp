@@ -7,7 +7,10 @@
 // transaction). The body returning commits; an exception rolls back and is rethrown. A
 // nested transaction() is a SAVEPOINT: its exception rolls back exactly that level. A COMMIT
 // that the server turns into a ROLLBACK (the transaction had failed) throws TransactionError;
-// a connection lost during COMMIT throws TransactionError saying the outcome is unknown.
+// a connection lost during COMMIT, or a COMMIT whose wait was cancelled, throws
+// CommitOutcomeUnknown. A statement abandoned inside the transaction (its caller cancelled,
+// e.g. by a timer) may still run on the server: from then on the transaction can only roll
+// back — later statements and the COMMIT throw TransactionError, and nothing is stored.
 // Concurrent queries on one transaction are pipelined on its connection, in order.
 #pragma once
 
@@ -35,6 +38,12 @@ struct TransactionContext {
   int depth = 0;
   int savepoints = 0;
   bool finished = false;
+  /// The first statement of this transaction whose caller stopped waiting for it (a timer
+  /// won, the coroutine was cancelled). It may still run on the server, so the transaction
+  /// can only roll back: every later statement and the COMMIT throw TransactionError.
+  std::string abandoned{};
+  /// Throws TransactionError when a statement was abandoned (see `abandoned`).
+  void check_usable() const;
   /// Run once the transaction has ended, committed or not (cache evictions: a value read
   /// outside the transaction while it ran may be stale after its commit).
   std::vector<std::function<void()>> on_end{};
@@ -51,6 +60,10 @@ TransactionContext* current_transaction(const boost::asio::any_io_executor& ex) 
 boost::asio::any_io_executor transaction_executor(boost::asio::any_io_executor inner, TransactionPtr tx);
 
 boost::asio::awaitable<TransactionPtr> begin_transaction(std::string database);
+/// Runs one statement on the transaction's connection: TransactionError when an earlier one
+/// was abandoned; a caller that stops waiting (operation_aborted) marks it abandoned.
+boost::asio::awaitable<pg::Result> execute_in(TransactionContext& tx, std::string_view sql, const pg::Params& params,
+                                              pg::Format format);
 boost::asio::awaitable<void> commit_transaction(TransactionPtr tx);
 boost::asio::awaitable<void> rollback_transaction(TransactionPtr tx) noexcept;
 boost::asio::awaitable<std::string> create_savepoint(TransactionContext& tx);
