@@ -45,8 +45,11 @@ std::string database_name(const std::string& requested) {
 }  // namespace
 
 void TransactionContext::check_usable() const {
-  if (abandoned.empty()) return;
-  throw TransactionError("a statement of this transaction was abandoned while it ran, so the transaction can only roll "
+  if (!abandoned.empty()) throw abandoned_error();
+}
+
+TransactionError TransactionContext::abandoned_error() const {
+  return TransactionError("a statement of this transaction was abandoned while it ran, so the transaction can only roll "
                          "back; nothing of it will be stored",
                          ErrorContext{.operation = "transaction", .sql = abandoned,
                                       .hint = "let the cancellation end the transaction body, then run the transaction "
@@ -86,14 +89,8 @@ asio::awaitable<pg::Result> execute_in(TransactionContext& tx, std::string_view 
 
 asio::awaitable<void> commit_transaction(TransactionPtr tx) {
   if (!tx->abandoned.empty()) {  // never COMMIT what a cancelled statement may have done
-    std::exception_ptr refused;
-    try {
-      tx->check_usable();
-    } catch (...) {
-      refused = std::current_exception();
-    }
     co_await rollback_transaction(tx);
-    std::rethrow_exception(refused);
+    throw tx->abandoned_error();
   }
   tx->finished = true;
   struct EndHooks {

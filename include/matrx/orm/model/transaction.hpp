@@ -27,6 +27,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "matrx/orm/errors.hpp"
 #include "matrx/orm/pg/pool.hpp"
 
 namespace matrx::orm {
@@ -42,8 +43,10 @@ struct TransactionContext {
   /// won, the coroutine was cancelled). It may still run on the server, so the transaction
   /// can only roll back: every later statement and the COMMIT throw TransactionError.
   std::string abandoned{};
-  /// Throws TransactionError when a statement was abandoned (see `abandoned`).
+  /// Throws abandoned_error() when a statement was abandoned (see `abandoned`).
   void check_usable() const;
+  /// The TransactionError that refuses further work after an abandoned statement.
+  TransactionError abandoned_error() const;
   /// Run once the transaction has ended, committed or not (cache evictions: a value read
   /// outside the transaction while it ran may be stale after its commit).
   std::vector<std::function<void()>> on_end{};
