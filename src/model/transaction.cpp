@@ -92,6 +92,15 @@ asio::awaitable<void> commit_transaction(TransactionPtr tx) {
     co_await rollback_transaction(tx);
     throw tx->abandoned_error();
   }
+  if (auto lost = tx->connection->failure()) {
+    // The session ended before COMMIT was sent (a statement saw it and the body went on):
+    // the server rolled the transaction back, so the outcome is known.
+    co_await rollback_transaction(tx);
+    throw TransactionError(fmt::format("the connection was lost before COMMIT, so nothing was stored ({})", lost->message()),
+                           ErrorContext{.operation = "commit", .sqlstate = lost->context().sqlstate,
+                                        .hint = "a statement of the transaction failed with ConnectionError and the error was caught",
+                                        .database = tx->database});
+  }
   tx->finished = true;
   struct EndHooks {
     TransactionContext& tx;

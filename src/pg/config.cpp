@@ -33,6 +33,8 @@ ConnectOptions DatabaseConfig::connect_options() const {
   set("application_name", application_name);
   o.password = password;
   o.connect_timeout = connect_timeout;
+  o.cancel_mode = cancel_mode;
+  o.cancel_timeout = cancel_timeout;
   o.pooler_mode = pooler_mode;
   o.statement_cache_size = statement_cache_size;
   return o;
@@ -73,6 +75,7 @@ void DatabaseConfig::validate() const {
       sslmode != "verify-ca" && sslmode != "verify-full")
     fail(fmt::format("sslmode '{}' is not one of disable, allow, prefer, require, verify-ca, verify-full", sslmode));
   if (connect_timeout.count() <= 0) fail("connect_timeout must be positive");
+  if (cancel_timeout.count() <= 0) fail("cancel_timeout must be positive");
   if (pool.max_size == 0) fail("pool.max_size must be at least 1");
   if (pool.min_size > pool.max_size) fail("pool.min_size must not exceed pool.max_size");
   if (pool.acquire_timeout.count() <= 0) fail("pool.acquire_timeout must be positive");

@@ -18,7 +18,6 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/container/small_vector.hpp>
@@ -27,11 +26,13 @@
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/log.hpp"
 #include "matrx/orm/pg/detail/completion.hpp"
+#include "matrx/orm/pg/detail/connect_error.hpp"
 #include "matrx/orm/pg/detail/secrets.hpp"
 #include "matrx/orm/pg/pipeline.hpp"
 #include "matrx/orm/pg/sqlstate.hpp"
 #include "matrx/orm/pg/session_state.hpp"
 #include "matrx/orm/pg/statement_cache.hpp"
+#include "cancel_request.hpp"
 
 namespace asio = boost::asio;
 
@@ -43,12 +44,6 @@ std::string trimmed(const char* message) {
   std::string s = message ? message : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-// libpq 15 has only the blocking PQcancel: run it away from the I/O threads.
-asio::thread_pool& cancel_threads() {
-  static asio::thread_pool pool(2);
-  return pool;
 }
 
 
@@ -128,9 +123,11 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   }
 
  public:
-  ConnectionCore(asio::any_io_executor ex, PGconn* conn, PoolerMode mode, std::size_t statement_cache_size)
-      : executor_(std::move(ex)), conn_(conn), socket_(executor_, PQsocket(conn)), mode_(mode),
-        pid_(PQbackendPID(conn)), socket_fd_(PQsocket(conn)), statements_(mode == PoolerMode::transaction ? 0 : statement_cache_size) {
+  ConnectionCore(asio::any_io_executor ex, PGconn* conn, const ConnectOptions& options)
+      : executor_(std::move(ex)), conn_(conn), socket_(executor_, PQsocket(conn)), mode_(options.pooler_mode),
+        pid_(PQbackendPID(conn)), socket_fd_(PQsocket(conn)),
+        statements_(mode_ == PoolerMode::transaction ? 0 : options.statement_cache_size),
+        cancel_mode_(options.cancel_mode), cancel_timeout_(options.cancel_timeout) {
     PQsetNoticeReceiver(conn_, &ConnectionCore::notice_receiver, this);
   }
 
@@ -152,11 +149,17 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     return v ? v : "";
   }
 
+  std::optional<ConnectionError> failure() {
+    std::lock_guard lock(mutex_);
+    if (!closed_ && !broken_) return std::nullopt;
+    return ConnectionError(unusable_reason(), ErrorContext{.sqlstate = broken_sqlstate_});
+  }
+
   // --- entry points: each takes the lock ------------------------------------------------------
   void submit(RequestPtr req) {
     Locked lock(*this, false);
     if (closed_ || broken_) {
-      req->completion->complete(connection_error("the connection is " + std::string(closed_ ? "closed" : "broken: " + broken_reason_), req), {});
+      req->completion->complete(connection_error(unusable_reason(), req, broken_sqlstate_), {});
       return;
     }
     queued_.push_back(std::move(req));
@@ -238,7 +241,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
  private:
   void close_locked() noexcept {
     if (closed_.exchange(true)) return;
-    fail_all("the connection was closed", nullptr);
+    fail_all(std::string(closed_reason), nullptr);
     if (socket_.is_open()) {
       boost::system::error_code ignored;
       socket_.cancel(ignored);
@@ -259,6 +262,15 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     req->completion->complete(
         std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted, "query cancelled")), {});
   }
+
+  // Why a new query cannot run: what broke the connection (and its SQLSTATE, kept by the
+  // caller), so a later query reports the lost backend's 57P01 as the first one did.
+  std::string unusable_reason() const {
+    const bool broke_first = broken_reason_ != closed_reason;
+    if (closed_) return broke_first ? "the connection is closed after it broke: " + broken_reason_ : "the connection is closed";
+    return "the connection is broken: " + broken_reason_;
+  }
+  static constexpr std::string_view closed_reason = "the connection was closed";
 
   bool hold_back() const { return copy_ || cancels_running_ > 0 || in_flight_.any_cancel_requested(); }
 
@@ -672,23 +684,38 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
 
   // Cancel on the server only when the abandoned query is the last in flight: a cancel
   // arriving late can then only find an idle backend (new queries wait, see hold_back).
+  // A cancel that cannot be delivered in time discards the connection: its backend may still
+  // be running the abandoned query, so nothing else may be sent on it.
   void maybe_cancel() {
     if (broken_ || closed_ || !in_flight_.head_cancellable()) return;
     in_flight_.head().cancel_requested = true;
     PGcancel* cancel = PQgetCancel(conn_);
-    if (!cancel) return;
+    if (cancel_mode_ == CancelMode::discard || !cancel || !can_send_cancel(cancel, pid_)) {
+      if (cancel) PQfreeCancel(cancel);
+      discard_locked(cancel_mode_ == CancelMode::discard
+                         ? "a query was abandoned; the connection was discarded instead of cancelled (cancel_mode = discard)"
+                         : "a query was abandoned and this libpq cannot send a cancel request without blocking; "
+                           "the connection was discarded");
+      return;
+    }
     ++cancels_running_;
-    asio::post(cancel_threads(), [cancel, self = shared_from_this()] {
-      char error[256];
-      if (!PQcancel(cancel, error, sizeof error))
-        log(LogLevel::warning, fmt::format("cancel request failed: {}", trimmed(error)));
-      PQfreeCancel(cancel);
-      asio::post(self->executor_, [self] {
-        Locked lock(*self, true);
-        --self->cancels_running_;
-        if (!self->closed_) self->pump();
-      });
+    send_cancel(executor_, cancel, pid_, cancel_timeout_, [self = shared_from_this()](std::string failure) {
+      Locked lock(*self, true);
+      --self->cancels_running_;
+      if (self->closed_) return;
+      if (failure.empty()) {
+        self->pump();
+        return;
+      }
+      self->notices_.emplace_back(LogLevel::warning, fmt::format("backend {}: {}; the connection was discarded", self->pid_, failure));
+      self->discard_locked(fmt::format("{}; the connection was discarded (its backend may still run the abandoned query)", failure));
     });
+  }
+
+  // Fails everything queued or in flight with `reason` and closes the connection at once.
+  void discard_locked(const std::string& reason) {
+    fail_all(reason, nullptr);
+    close_locked();
   }
 
   void notify_if_idle() {
@@ -701,15 +728,24 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   // The connection is unusable: every waiter fails with ConnectionError. A query whose
   // error result (e.g. 57P01 admin shutdown) already arrived reports that SQLSTATE.
   void fail_all(const std::string& reason, const RequestPtr&, const std::string& reason_sqlstate = {}) {
-    if (!broken_.exchange(true)) broken_reason_ = reason;
+    const bool first = !broken_.exchange(true);
+    if (first) {
+      broken_reason_ = reason;
+      broken_sqlstate_ = reason_sqlstate;
+    }
     auto entries = in_flight_.take_all();
     for (auto& e : entries) {
-      if (e.abandoned || !e.item->completion) continue;
       std::string message = reason, sqlstate = reason_sqlstate;
       if (e.item->result && PQresultStatus(e.item->result) == PGRES_FATAL_ERROR) {
         if (const char* s = PQresultErrorField(e.item->result, PG_DIAG_SQLSTATE)) sqlstate = s;
         if (const char* m = PQresultErrorField(e.item->result, PG_DIAG_MESSAGE_PRIMARY)) message = m;
+        // The server's own reason (57P01 terminated, …) is what later queries report too.
+        if (first && broken_sqlstate_.empty() && (sqlstate.starts_with("57P") || sqlstate.starts_with("08"))) {
+          broken_reason_ = message;
+          broken_sqlstate_ = sqlstate;
+        }
       }
+      if (e.abandoned || !e.item->completion) continue;
       e.item->completion->complete(connection_error(message.empty() ? "connection lost" : message, e.item, sqlstate), {});
     }
     if (copy_) {
@@ -746,7 +782,9 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   std::size_t copy_sent_ = 0;
   bool copy_abandoned_ = false;
   int cancels_running_ = 0;
-  std::string broken_reason_;
+  CancelMode cancel_mode_;
+  std::chrono::milliseconds cancel_timeout_;
+  std::string broken_reason_, broken_sqlstate_;
   std::string fatal_message_, fatal_sqlstate_;  // FATAL received while idle
   std::shared_ptr<Connection::NotificationHandler> notification_handler_;
   std::atomic<bool> broken_{false}, closed_{false};
@@ -801,6 +839,7 @@ asio::awaitable<Connection> Connection::connect(ConnectOptions options) {
 asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, ConnectOptions options) {
   using namespace asio::experimental::awaitable_operators;
   if (options.connect_timeout.count() <= 0) throw ConfigurationError("connect_timeout must be positive");
+  if (options.cancel_timeout.count() <= 0) throw ConfigurationError("cancel_timeout must be positive");
   std::vector<const char*> keys, values;
   if (!options.conninfo.empty()) { keys.push_back("dbname"); values.push_back(options.conninfo.c_str()); }
   for (const auto& [k, v] : options.keywords) { keys.push_back(k.c_str()); values.push_back(v.c_str()); }
@@ -817,12 +856,17 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
     throw ConfigurationError(fmt::format("invalid connection settings: {}", redact(PQerrorMessage(guard.conn))),
                              ErrorContext{.operation = "connect"});
 
+  // Verbose while connecting, so that a refusal's text carries its SQLSTATE (connect_error.hpp).
+  PQsetErrorVerbosity(guard.conn, PQERRORS_VERBOSE);
   asio::steady_timer deadline(ex, options.connect_timeout);
   PostgresPollingStatusType status = PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
     if (status == PGRES_POLLING_FAILED) {
-      ErrorContext ctx{.operation = "connect"};
-      throw ConnectionError(fmt::format("could not connect: {}", redact(PQerrorMessage(guard.conn))), std::move(ctx));
+      auto failure = detail::parse_connect_failure(redact(PQerrorMessage(guard.conn)));
+      ErrorContext ctx{.operation = "connect", .sqlstate = failure.sqlstate};
+      auto message = fmt::format("could not connect: {}", failure.message);
+      if (failure.sqlstate.starts_with("28")) throw AuthenticationError(std::move(message), std::move(ctx));
+      throw ConnectionError(std::move(message), std::move(ctx));
     }
     const int fd = PQsocket(guard.conn);
     if (fd < 0) throw ConnectionError("could not connect: libpq has no socket", ErrorContext{.operation = "connect"});
@@ -838,10 +882,10 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
     status = PQconnectPoll(guard.conn);
   }
 
+  PQsetErrorVerbosity(guard.conn, PQERRORS_DEFAULT);
   if (PQsetnonblocking(guard.conn, 1) != 0 || PQenterPipelineMode(guard.conn) != 1)
     throw ConnectionError(fmt::format("could not configure the connection: {}", redact(PQerrorMessage(guard.conn))));
-  auto core = std::make_shared<detail::ConnectionCore>(ex, std::exchange(guard.conn, nullptr), options.pooler_mode,
-                                                       options.statement_cache_size);
+  auto core = std::make_shared<detail::ConnectionCore>(ex, std::exchange(guard.conn, nullptr), options);
   co_return Connection(std::move(core));
 }
 
@@ -932,6 +976,10 @@ bool Connection::is_open() const noexcept { return core_ && core_->open(); }
 bool Connection::is_broken() const noexcept { return !core_ || core_->broken(); }
 TransactionState Connection::transaction_state() const noexcept {
   return core_ ? core_->tx() : TransactionState::unknown;
+}
+std::optional<ConnectionError> Connection::failure() const {
+  if (!core_) return ConnectionError("the connection is closed or moved from");
+  return core_->failure();
 }
 std::size_t Connection::pending() const noexcept { return core_ ? core_->pending() : 0; }
 int Connection::backend_pid() const noexcept { return core_ ? core_->pid() : 0; }

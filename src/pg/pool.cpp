@@ -526,16 +526,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         ++stats_.connect_failures;
         last_connect_error_ = e.message();
         if (!e.context().sqlstate.empty()) last_connect_error_ += fmt::format(" (SQLSTATE {})", e.context().sqlstate);
+        // Nor here: a wrong password stays wrong, and each retry is one more failed login.
+        if (dynamic_cast<const AuthenticationError*>(&e)) throw;
       }
-      // Exponential backoff with ±50% jitter, never past the deadline.
-      const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(backoff * (0.5 + random_unit()));
+      // Exponential backoff with ±50% jitter, cut at the deadline: the timeout the error
+      // states is the time the caller waited (it used to give up early, at the last backoff).
+      const auto delay = std::chrono::duration_cast<Clock::duration>(backoff * (0.5 + random_unit()));
       backoff = std::min(backoff * 2, config_.backoff_max);
-      if (Clock::now() + delay >= deadline) {
-        std::lock_guard lock(mutex_);
-        ++stats_.acquire_timeouts;
-        throw timeout_error_locked();
-      }
-      asio::steady_timer t(ex, delay);
+      asio::steady_timer t(ex, std::min(Clock::now() + delay, deadline));
       co_await t.async_wait(asio::use_awaitable);
     }
   }

@@ -8,6 +8,7 @@ void throw_for_sqlstate(std::string message, ErrorContext ctx) {
   const std::string_view s = ctx.sqlstate;
   auto cls = [&](std::string_view prefix) { return s.substr(0, 2) == prefix; };
   if (cls("23")) throw IntegrityError(std::move(message), std::move(ctx));
+  if (cls("28")) throw AuthenticationError(std::move(message), std::move(ctx));
   if (cls("08") || s == "57P01" || s == "57P02" || s == "57P03" || s == "53300")
     throw ConnectionError(std::move(message), std::move(ctx));
   if (s == "57014") throw QueryCanceledError(std::move(message), std::move(ctx));

@@ -409,12 +409,29 @@ TEST_CASE("password authentication: wrong password is typed, .pgpass is honoured
     o.password = "wrong-staple";
     try {
       co_await test::pg::Connection::connect(o);
-      FAIL("expected ConnectionError");
-    } catch (const orm::ConnectionError& e) {
+      FAIL("expected AuthenticationError");
+    } catch (const orm::AuthenticationError& e) {
       const std::string w = e.what();
+      CHECK(e.context().sqlstate == "28P01");
       CHECK(w.find("password authentication failed") != std::string::npos);
+      CHECK(w.find("LOCATION") == std::string::npos);  // asked for to read the SQLSTATE, not shown
       CHECK(w.find("wrong-staple") == std::string::npos);
     }
+    // A pool does not retry it: one failed login, reported at once as the same type.
+    test::pg::PoolConfig quick;
+    quick.acquire_timeout = 3000ms;
+    test::pg::Pool auth_pool(co_await test::asio::this_coro::executor, o, quick);
+    const auto start = std::chrono::steady_clock::now();
+    bool typed = false;
+    try {
+      auto pooled = co_await auth_pool.acquire();
+    } catch (const orm::AuthenticationError&) {
+      typed = true;
+    }
+    CHECK(typed);
+    CHECK(auth_pool.stats().connect_failures == 1);
+    CHECK(test::ms_since(start) < 2500);  // it did not wait out acquire_timeout
+    auth_pool.close();
 
     // No password given: libpq reads it from the file PGPASSFILE names (mode 0600).
     char path[] = "/tmp/matrx_pgpass_XXXXXX";

@@ -453,6 +453,71 @@ TEST_CASE("transaction: a COMMIT whose wait is cancelled is CommitOutcomeUnknown
   });
 }
 
+TEST_CASE("transaction: a connection lost during COMMIT is CommitOutcomeUnknown (A3)", "[db][transaction][faults]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    // COMMIT runs a deferred trigger that sleeps; the backend is terminated meanwhile.
+    co_await db.execute("CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+                        "$$ BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END $$");
+    co_await db.execute("CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON \"user\" DEFERRABLE INITIALLY DEFERRED "
+                        "FOR EACH ROW EXECUTE FUNCTION slow_commit()");
+    auto killer = co_await test::pg::Connection::connect(test::db_options());
+    int pid = 0;
+    auto body = [&]() -> awaitable<void> {
+      co_await add_user("lost_in_commit");
+      auto r = co_await orm::raw_sql("SELECT pg_backend_pid()");
+      pid = r.get<int>(0, 0);
+    };
+    test::asio::co_spawn(co_await test::asio::this_coro::executor, [&]() -> awaitable<void> {
+      co_await test::sleep_for(std::chrono::milliseconds(250));  // COMMIT is sleeping in the trigger by now
+      const auto p = test::pg::Params::of(pid);
+      co_await killer.execute("SELECT pg_terminate_backend($1)", p);
+    }, test::asio::detached);
+    std::string sqlstate = "no error";
+    try {
+      co_await orm::transaction(body());
+    } catch (const orm::CommitOutcomeUnknown& e) {
+      sqlstate = e.context().sqlstate;
+    }
+    CHECK(sqlstate == "57P01");
+    const auto count = co_await committed_users();
+    CHECK(count == 0);  // here it did not commit; the error only promises "unknown"
+  });
+}
+
+TEST_CASE("transaction: a body that swallows a lost connection gets 'nothing was stored', not 'outcome unknown'",
+          "[db][transaction][faults]") {
+  test::SchemaDatabase db("tx");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    auto killer = co_await test::pg::Connection::connect(test::db_options());
+    auto body = [&]() -> awaitable<void> {
+      co_await add_user("before_the_loss");
+      auto r = co_await orm::raw_sql("SELECT pg_backend_pid()");
+      const auto p = test::pg::Params::of(r.get<int>(0, 0));
+      co_await killer.execute("SELECT pg_terminate_backend($1, 5000)", p);
+      try {
+        co_await add_user("after_the_loss");
+      } catch (const orm::ConnectionError&) {
+        // swallowed: the body returns normally
+      }
+    };
+    std::string kind = "no error", sqlstate;
+    try {
+      co_await orm::transaction(body());
+    } catch (const orm::TransactionError& e) {
+      kind = e.kind();
+      sqlstate = e.context().sqlstate;
+      CHECK_THAT(e.what(), Catch::Contains("lost before COMMIT, so nothing was stored"));
+    }
+    CHECK(kind == "TransactionError");  // not CommitOutcomeUnknown: COMMIT was never sent
+    CHECK(sqlstate == "57P01");
+    const auto count = co_await committed_users();
+    CHECK(count == 0);
+  });
+}
+
 TEST_CASE("transaction: concurrent queries in one transaction are serialized on its connection", "[db][transaction]") {
   test::SchemaDatabase db("tx");
   test::run([&]() -> awaitable<void> {

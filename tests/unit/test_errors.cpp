@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "matrx/orm/pg/detail/connect_error.hpp"
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/pg/params.hpp"
 #include "matrx/orm/pg/sqlstate.hpp"
@@ -28,6 +29,8 @@ TEST_CASE("SQLSTATE codes map to the documented error types", "[errors]") {
   expect_mapping<IntegrityError>("23503");
   expect_mapping<IntegrityError>("23502");
   expect_mapping<IntegrityError>("23514");
+  expect_mapping<AuthenticationError>("28P01");
+  expect_mapping<AuthenticationError>("28000");
   expect_mapping<ConnectionError>("08006");
   expect_mapping<ConnectionError>("57P01");
   expect_mapping<TransactionError>("40001");
@@ -96,4 +99,31 @@ TEST_CASE("parameters are redacted in errors unless the policy allows them", "[e
   set_error_parameter_policy(ParameterPolicy::redacted);
   CHECK(full[0] == "'hunter2'");
   CHECK(full[1] == "<int4 binary 0000002a>");
+}
+
+TEST_CASE("a failed connection's SQLSTATE is read from libpq's verbose text, in any language", "[errors][connect]") {
+  using matrx::orm::pg::detail::parse_connect_failure;
+  auto one = parse_connect_failure(
+      "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  28P01: password authentication failed for user "
+      "\"bob\"\nLOCATION:  auth_failed, auth.c:334\n");
+  CHECK(one.sqlstate == "28P01");
+  CHECK(one.message ==
+        "connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"bob\"");
+  // Several hosts: one failure each; the last attempt's code is the one reported. The
+  // severity and the LOCATION label are translated; the layout is not.
+  auto two = parse_connect_failure(
+      "connection to server at \"a\" (10.0.0.1), port 5432 failed: FATAL:  53300: sorry, too many clients already\n"
+      "ORT:  InitProcess, proc.c:363\n"
+      "connection to server at \"b\" (10.0.0.2), port 5432 failed: SCHWERWIEGEND:  3D000: Datenbank »x« existiert nicht\n"
+      "ORT:  InitPostgres, postinit.c:948\n");
+  CHECK(two.sqlstate == "3D000");
+  CHECK(two.message ==
+        "connection to server at \"a\" (10.0.0.1), port 5432 failed: FATAL:  sorry, too many clients already\n"
+        "connection to server at \"b\" (10.0.0.2), port 5432 failed: SCHWERWIEGEND:  Datenbank »x« existiert nicht");
+  // No server answer (refused, timeout): no code, text unchanged.
+  auto refused = parse_connect_failure("connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n"
+                                       "\tIs the server running on that host and accepting TCP/IP connections?");
+  CHECK(refused.sqlstate.empty());
+  CHECK(refused.message == "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n"
+                           "\tIs the server running on that host and accepting TCP/IP connections?");
 }

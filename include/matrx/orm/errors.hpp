@@ -90,6 +90,9 @@ MATRX_ORM_DECLARE_ERROR(DoesNotExist, QueryError)
 MATRX_ORM_DECLARE_ERROR(MultipleObjectsReturned, QueryError)
 MATRX_ORM_DECLARE_ERROR(DatabaseError, OrmError)
 MATRX_ORM_DECLARE_ERROR(ConnectionError, DatabaseError)
+/// SQLSTATE class 28 while connecting: a wrong password (28P01), an unknown role or a
+/// pg_hba.conf rule that refused the connection (28000). Retrying will not help.
+MATRX_ORM_DECLARE_ERROR(AuthenticationError, ConnectionError)
 MATRX_ORM_DECLARE_ERROR(IntegrityError, DatabaseError)
 MATRX_ORM_DECLARE_ERROR(TransactionError, DatabaseError)
 /// COMMIT was sent but its answer never came (the connection was lost, or the wait for it

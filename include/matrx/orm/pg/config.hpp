@@ -33,6 +33,8 @@ struct DatabaseConfig {
   std::string sslmode{};        ///< libpq sslmode (disable, prefer, require, verify-ca, verify-full); empty: libpq's
   std::string application_name{};  ///< empty: "matrx-orm"
   std::chrono::milliseconds connect_timeout{10'000};
+  CancelMode cancel_mode = CancelMode::request;  ///< see ConnectOptions::cancel_mode
+  std::chrono::milliseconds cancel_timeout{5'000};  ///< see ConnectOptions::cancel_timeout
   PoolConfig pool{};
   PoolerMode pooler_mode = PoolerMode::session;
   std::size_t statement_cache_size = 256;  ///< per connection; 0 = unnamed statements only

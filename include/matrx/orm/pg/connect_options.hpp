@@ -12,6 +12,19 @@ namespace matrx::orm::pg {
 /// session state: only unnamed statements, no SET/LISTEN/advisory session locks.
 enum class PoolerMode { session, transaction };
 
+/// What happens to a query whose caller stopped waiting for it (a timeout, a cancelled
+/// coroutine) while the server runs it.
+enum class CancelMode {
+  /// Send the server a cancel request (bounded by cancel_timeout); the connection is reused
+  /// once the query has drained, or discarded if the request got no answer in time. On libpq
+  /// 15 the request travels unencrypted even when the connection uses TLS (it carries only the
+  /// backend pid and a random key; see docs/reliability.md, D2).
+  request,
+  /// Close the connection instead: nothing is sent outside the connection's own channel, and
+  /// the server stops the query when it next notices the client is gone.
+  discard,
+};
+
 struct ConnectOptions {
   /// libpq URI ("postgresql://user@host:5432/db?sslmode=require") or key=value conninfo.
   /// Empty: libpq's defaults and the PG* environment variables (PGHOST, PGPORT, …), .pgpass.
@@ -23,6 +36,10 @@ struct ConnectOptions {
   /// Bound on connecting (DNS, TCP, TLS, authentication). Must be positive.
   std::chrono::milliseconds connect_timeout{10'000};
   PoolerMode pooler_mode = PoolerMode::session;
+  CancelMode cancel_mode = CancelMode::request;
+  /// Bound on one cancel request: connecting to the server, sending, and its answer. A request
+  /// that does not complete in time discards the connection. Must be positive.
+  std::chrono::milliseconds cancel_timeout{5'000};
   /// Statements prepared automatically per connection (least recently used dropped first);
   /// 0 = never prepare. Always 0 in PoolerMode::transaction. A plan made stale by ALTER
   /// TABLE is prepared again and its statement re-sent once, unless a transaction block

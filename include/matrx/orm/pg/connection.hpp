@@ -18,12 +18,14 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "matrx/orm/errors.hpp"
 #include "matrx/orm/pg/connect_options.hpp"
 #include "matrx/orm/pg/params.hpp"
 #include "matrx/orm/pg/result.hpp"
@@ -74,6 +76,9 @@ class Connection {
   bool is_open() const noexcept;
   /// The server closed the connection, or the protocol broke: it cannot be used again.
   bool is_broken() const noexcept;
+  /// Why the connection cannot be used — the error a new query would throw, with the SQLSTATE
+  /// that ended it (57P01 for a terminated backend) — or nothing while it is usable.
+  std::optional<ConnectionError> failure() const;
   /// Transaction state as of the last completed query.
   TransactionState transaction_state() const noexcept;
   /// A statement sent since the last DISCARD ALL left state in the session (a setting, a
