@@ -5,6 +5,7 @@
 #include <libpq-fe.h>
 
 #include <poll.h>
+#include <netinet/in.h>
 
 #include <atomic>
 #include <deque>
@@ -33,6 +34,7 @@
 #include "matrx/orm/pg/session_state.hpp"
 #include "matrx/orm/pg/statement_cache.hpp"
 #include "cancel_request.hpp"
+#include "socket_counters.hpp"
 
 namespace asio = boost::asio;
 
@@ -127,7 +129,9 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
       : executor_(std::move(ex)), conn_(conn), socket_(executor_, PQsocket(conn)), mode_(options.pooler_mode),
         pid_(PQbackendPID(conn)), socket_fd_(PQsocket(conn)),
         statements_(mode_ == PoolerMode::transaction ? 0 : options.statement_cache_size),
-        cancel_mode_(options.cancel_mode), cancel_timeout_(options.cancel_timeout) {
+        cancel_mode_(options.cancel_mode), cancel_timeout_(options.cancel_timeout),
+        max_result_bytes_(options.max_result_bytes) {
+    if (max_result_bytes_ > 0) received_at_last_result_ = tcp_bytes_received();
     PQsetNoticeReceiver(conn_, &ConnectionCore::notice_receiver, this);
   }
 
@@ -141,6 +145,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   TransactionState tx() const noexcept { return tx_.load(); }
   bool session_touched() const noexcept { return session_touched_.load(std::memory_order_relaxed); }
   int pid() const noexcept { return pid_; }
+  std::size_t largest_message() const noexcept { return largest_message_.load(std::memory_order_relaxed); }
   PoolerMode mode() const noexcept { return mode_; }
   std::string parameter(const char* name) {
     std::lock_guard lock(mutex_);
@@ -300,6 +305,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   bool send(RequestPtr& req) {
     const Params* p = req->params;
     const int n = p ? static_cast<int>(p->size()) : 0;
+    note_message_size(req->sql.size() + (p ? p->byte_size() : 0));
     if (n) p->value_pointers(value_scratch_);
     const Oid* types = n ? p->types() : nullptr;
     const char* const* values = n ? value_scratch_.data() : nullptr;
@@ -521,6 +527,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   // Reads what arrived. Notifications are collected in `notes`: the caller hands them to
   // the user's handler after unlocking.
   void on_readable(NotificationBatch& notes) {
+    if (max_result_bytes_ > 0 && result_too_large()) return;
     const bool ok = PQconsumeInput(conn_) == 1;
     // PQconsumeInput only buffers; PQisBusy parses, which delivers messages that arrive
     // while idle (a FATAL error reaches on_notice) even when no query is in flight.
@@ -573,6 +580,16 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
         const bool parsed = PQresultStatus(r) == PGRES_COMMAND_OK;
         statements_.prepared(req.statement, parsed);
         if (parsed) { PQclear(r); continue; }
+      }
+      const std::size_t result_size = PQresultMemorySize(r);
+      note_message_size(result_size);
+      if (max_result_bytes_ > 0) {
+        received_at_last_result_ = tcp_bytes_received();
+        if (result_size > max_result_bytes_ && !entry->abandoned) {
+          PQclear(r);
+          refuse_large_result();
+          return;
+        }
       }
       if (entry->abandoned || !req.completion) { PQclear(r); continue; }
       // Keep the first error if several results arrive; otherwise the latest result.
@@ -712,6 +729,39 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     });
   }
 
+  // max_result_bytes over TCP: the kernel's count of bytes received on the socket (TCP_INFO),
+  // since the last result arrived, checked at each wake-up before libpq reads more. Past the
+  // limit the query fails and the connection is discarded: the only way to stop a result
+  // mid-stream. (One read may bring up to the largest single value; on a Unix socket, which
+  // has no such counter, the finished result is checked instead: result_exceeds_limit.)
+  std::uint64_t tcp_bytes_received() const noexcept { return detail::tcp_bytes_received(socket_fd_); }
+
+  bool result_too_large() {
+    if (in_flight_.empty() || copy_) return false;
+    const std::uint64_t received = tcp_bytes_received();
+    if (received == 0 || received - received_at_last_result_ <= max_result_bytes_) return false;
+    refuse_large_result();
+    return true;
+  }
+
+  void refuse_large_result() {
+    const auto message = fmt::format("the result exceeds max_result_bytes ({} bytes); the connection was discarded",
+                                     max_result_bytes_);
+    auto& head = in_flight_.head();
+    if (!head.abandoned && head.item->completion && !head.item->completion->done()) {
+      ErrorContext ctx{.operation = "query", .sql = head.item->sql,
+                       .hint = "select fewer rows or columns, stream with a cursor, or raise ConnectOptions::max_result_bytes"};
+      if (head.item->params) ctx.params = head.item->params->render();
+      head.item->completion->complete(std::make_exception_ptr(ResultTooLargeError(message, std::move(ctx))), {});
+      head.abandoned = true;
+    }
+    discard_locked(message);
+  }
+
+  void note_message_size(std::size_t bytes) noexcept {
+    if (bytes > largest_message_.load(std::memory_order_relaxed)) largest_message_.store(bytes, std::memory_order_relaxed);
+  }
+
   // Fails everything queued or in flight with `reason` and closes the connection at once.
   void discard_locked(const std::string& reason) {
     fail_all(reason, nullptr);
@@ -784,6 +834,9 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   int cancels_running_ = 0;
   CancelMode cancel_mode_;
   std::chrono::milliseconds cancel_timeout_;
+  std::size_t max_result_bytes_;
+  std::uint64_t received_at_last_result_ = 0;  // TCP_INFO's count when the last result arrived
+  std::atomic<std::size_t> largest_message_{0};  // libpq's buffers keep this size until closed
   std::string broken_reason_, broken_sqlstate_;
   std::string fatal_message_, fatal_sqlstate_;  // FATAL received while idle
   std::shared_ptr<Connection::NotificationHandler> notification_handler_;
@@ -981,6 +1034,7 @@ std::optional<ConnectionError> Connection::failure() const {
   if (!core_) return ConnectionError("the connection is closed or moved from");
   return core_->failure();
 }
+std::size_t Connection::largest_message() const noexcept { return core_ ? core_->largest_message() : 0; }
 std::size_t Connection::pending() const noexcept { return core_ ? core_->pending() : 0; }
 int Connection::backend_pid() const noexcept { return core_ ? core_->pid() : 0; }
 void Connection::on_notification(NotificationHandler handler) {

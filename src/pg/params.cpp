@@ -58,9 +58,29 @@ Params& Params::add_string(std::string_view value, std::optional<Oid> type) {
   return *this;
 }
 
+Params& Params::add_borrowed(std::span<const std::uint8_t> bytes, Oid type) {
+  begin_value();
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw ParameterError("parameter larger than 2 GiB");
+  borrowed_.emplace_back(types_.size(), reinterpret_cast<const char*>(bytes.data()));
+  borrowed_bytes_ += bytes.size();
+  offsets_.push_back(borrowed);
+  types_.push_back(type);
+  lengths_.push_back(static_cast<int>(bytes.size()));
+  formats_.push_back(1);
+  return *this;
+}
+
+const char* Params::value_at(std::size_t i) const noexcept {
+  if (offsets_[i] != borrowed) return data_.data() + offsets_[i];
+  for (const auto& [index, pointer] : borrowed_)
+    if (index == i) return pointer;
+  return nullptr;
+}
+
 void Params::value_pointers(std::vector<const char*>& out) const {
   out.resize(types_.size());
-  for (std::size_t i = 0; i < types_.size(); ++i) out[i] = lengths_[i] < 0 ? nullptr : data_.data() + offsets_[i];
+  for (std::size_t i = 0; i < types_.size(); ++i) out[i] = lengths_[i] < 0 ? nullptr : value_at(i);
 }
 
 std::vector<std::string> Params::render() const {
@@ -71,7 +91,7 @@ std::vector<std::string> Params::render() const {
     const std::string type = types_[i] ? describe_type(types_[i]) : "untyped";
     if (lengths_[i] < 0) { out.emplace_back("NULL"); continue; }
     if (!full) { out.push_back(fmt::format("<{}, {} bytes>", type, lengths_[i])); continue; }
-    std::string_view v(data_.data() + offsets_[i], static_cast<std::size_t>(lengths_[i]));
+    std::string_view v(value_at(i), static_cast<std::size_t>(lengths_[i]));
     if (formats_[i] == 1) {
       std::string hex;
       for (std::size_t k = 0; k < v.size() && k < 32; ++k) fmt::format_to(std::back_inserter(hex), "{:02x}", static_cast<unsigned char>(v[k]));

@@ -177,3 +177,64 @@ TEST_CASE("C2: too many connections is 53300, retried with backoff until the poo
     co_await admin.execute("DROP ROLE matrx_limited");
   });
 }
+
+TEST_CASE("large values: max_result_bytes stops a result mid-stream; borrowed parameters; the pool drops grown buffers",
+          "[db][faults][memory]") {
+  test::run([]() -> awaitable<void> {
+    // A 4 MB result of 4,000 rows against a 1 MiB limit, over TCP: refused while it streams in
+    // (the kernel's received-byte count), connection discarded. Over a Unix socket: refused
+    // once complete. Either way the caller never gets it.
+    const char* url = std::getenv("DATABASE_URL");
+    REQUIRE(url != nullptr);
+    const std::string big_query = "SELECT repeat('x', 1000) FROM generate_series(1, 4000)";
+    for (const bool tcp : {true, false}) {
+      INFO((tcp ? "TCP" : "Unix socket"));
+      auto limited_options = test::db_options();
+      if (tcp) limited_options.conninfo = url;
+      limited_options.max_result_bytes = 1 << 20;
+      auto limited = co_await test::pg::Connection::connect(limited_options);
+      const auto small = co_await limited.execute("SELECT repeat('x', 1000) FROM generate_series(1, 100)");
+      CHECK(small.rows() == 100);
+      std::string hint = "no error", sql;
+      try {
+        co_await limited.execute(big_query);
+      } catch (const orm::ResultTooLargeError& e) {
+        hint = e.context().hint;
+        sql = e.context().sql;
+      }
+      CHECK_THAT(hint, Catch::Contains("max_result_bytes"));
+      CHECK(sql == big_query);
+      CHECK(limited.is_broken());
+    }
+
+    // A borrowed bytea goes out uncopied and comes back equal.
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    std::vector<std::uint8_t> blob(3 << 20);
+    for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<std::uint8_t>(i * 7 + 3);
+    test::pg::Params p;
+    p.add_borrowed(blob);
+    CHECK(p.byte_size() == blob.size());
+    auto echoed = co_await c.execute("SELECT $1::bytea, length($1::bytea)", p);
+    CHECK(echoed.get<std::int32_t>(0, 1) == static_cast<std::int32_t>(blob.size()));
+    const auto back = echoed.get<orm::Bytes>(0, 0);
+    CHECK(back.data == blob);
+    CHECK(c.largest_message() >= blob.size());
+
+    // The pool closes a connection whose libpq buffers grew past max_retained_message.
+    test::pg::PoolConfig config;
+    config.max_retained_message = 1 << 20;
+    test::pg::Pool pool(co_await test::asio::this_coro::executor, test::db_options(), config);
+    {
+      auto big = co_await pool.acquire();
+      co_await big->execute("SELECT repeat('y', 2 << 20)");
+    }
+    {
+      auto modest = co_await pool.acquire();
+      co_await modest->execute("SELECT repeat('z', 1000)");
+    }
+    const auto stats = pool.stats();
+    CHECK(stats.closed_large == 1);
+    CHECK(stats.idle == 1);  // the modest one was kept
+    pool.close();
+  });
+}

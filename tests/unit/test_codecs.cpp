@@ -300,3 +300,18 @@ TEST_CASE("decoders never crash on garbage", "[codec][fuzz]") {
     }
   CHECK(decoded > 0);  // the valid full encodings decoded
 }
+
+TEST_CASE("Params::add_borrowed points libpq at the caller's bytes instead of copying them", "[params]") {
+  const std::vector<std::uint8_t> blob{0, 1, 2, 0xff};
+  matrx::orm::pg::Params p;
+  p.add(7).add_borrowed(blob).add(std::string("tail"));
+  std::vector<const char*> values;
+  p.value_pointers(values);
+  REQUIRE(values.size() == 3);
+  CHECK(values[1] == reinterpret_cast<const char*>(blob.data()));
+  CHECK(p.lengths()[1] == 4);
+  CHECK(p.formats()[1] == 1);
+  CHECK(p.types()[1] == matrx::orm::pg::oid::bytea);
+  CHECK(std::string(values[2]) == "tail");
+  CHECK(p.byte_size() == 4 + 4 + 5);  // int4, the borrowed bytes, "tail" with its NUL
+}

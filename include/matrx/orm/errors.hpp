@@ -100,6 +100,8 @@ MATRX_ORM_DECLARE_ERROR(TransactionError, DatabaseError)
 MATRX_ORM_DECLARE_ERROR(CommitOutcomeUnknown, TransactionError)
 /// SQLSTATE 57014: the statement was cancelled (client cancel or statement_timeout).
 MATRX_ORM_DECLARE_ERROR(QueryCanceledError, DatabaseError)
+/// A result grew past ConnectOptions::max_result_bytes; its connection was discarded.
+MATRX_ORM_DECLARE_ERROR(ResultTooLargeError, DatabaseError)
 /// No connection could be acquired within the pool's acquire timeout.
 MATRX_ORM_DECLARE_ERROR(PoolTimeoutError, DatabaseError)
 MATRX_ORM_DECLARE_ERROR(ConfigurationError, OrmError)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,9 @@ struct ConnectOptions {
   /// Bound on one cancel request: connecting to the server, sending, and its answer. A request
   /// that does not complete in time discards the connection. Must be positive.
   std::chrono::milliseconds cancel_timeout{5'000};
+  /// Largest result accepted, in bytes received; 0 = no limit. A result that grows past it
+  /// fails with ResultTooLargeError and its connection is discarded, before it is all in memory.
+  std::size_t max_result_bytes = 0;
   /// Statements prepared automatically per connection (least recently used dropped first);
   /// 0 = never prepare. Always 0 in PoolerMode::transaction. A plan made stale by ALTER
   /// TABLE is prepared again and its statement re-sent once, unless a transaction block

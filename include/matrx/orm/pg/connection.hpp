@@ -87,6 +87,10 @@ class Connection {
   /// Queries queued or in flight, including abandoned ones still draining.
   std::size_t pending() const noexcept;
   int backend_pid() const noexcept;
+  /// Bytes of the largest statement sent or result received so far. libpq keeps its buffers
+  /// at the largest size they reached until the connection closes (the pool closes such
+  /// connections on return: PoolConfig::max_retained_message).
+  std::size_t largest_message() const noexcept;
   PoolerMode pooler_mode() const noexcept;
   /// Server parameter reported at startup (server_version, TimeZone, …), or "".
   std::string server_parameter(const char* name) const;

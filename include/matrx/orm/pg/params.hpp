@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -46,6 +48,12 @@ class Params {
   /// Appends a value already encoded by a codec (text or binary form).
   Params& add_encoded(std::string_view bytes, Oid type, bool binary);
   Params& add(std::nullopt_t) { return add_null(); }
+  /// Appends a binary value (bytea unless `type` says otherwise) without copying it: for large
+  /// values, which would otherwise exist once more here. `bytes` must outlive every query
+  /// that uses these Params.
+  Params& add_borrowed(std::span<const std::uint8_t> bytes, Oid type = oid::bytea);
+  /// Bytes of all values (what libpq will copy into its send buffer).
+  std::size_t byte_size() const noexcept { return data_.size() + borrowed_bytes_; }
 
   std::size_t size() const noexcept { return types_.size(); }
   bool empty() const noexcept { return types_.empty(); }
@@ -94,6 +102,11 @@ class Params {
   Small<Oid> types_;
   Small<int> lengths_;          // -1 = NULL
   Small<int> formats_;
+  // add_borrowed values: offsets_ holds `borrowed` and the pointer is kept here by index.
+  static constexpr std::size_t borrowed = std::numeric_limits<std::size_t>::max();
+  std::vector<std::pair<std::size_t, const char*>> borrowed_;
+  std::size_t borrowed_bytes_ = 0;
+  const char* value_at(std::size_t i) const noexcept;
 };
 
 }  // namespace matrx::orm::pg

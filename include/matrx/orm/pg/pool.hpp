@@ -48,6 +48,9 @@ struct PoolConfig {
   std::chrono::milliseconds drain_timeout{5'000};  ///< wait for abandoned queries on release
   SessionReset session_reset = SessionReset::when_touched;
   std::string reset_query;  ///< also run on every release (after session_reset); empty = none
+  /// A connection that sent or received a message larger than this is closed on return
+  /// instead of kept: libpq never shrinks its buffers. 0 = keep every connection.
+  std::size_t max_retained_message = std::size_t{32} << 20;
 };
 
 struct PoolStats {
@@ -58,6 +61,7 @@ struct PoolStats {
   std::size_t waiting = 0;  ///< acquirers queued
   std::uint64_t opened = 0, closed_broken = 0, closed_lifetime = 0, closed_idle = 0, connect_failures = 0,
                 acquire_timeouts = 0, resets = 0;
+  std::uint64_t closed_large = 0;  ///< closed on return for their grown buffers (max_retained_message)
   std::uint64_t session_resets = 0;  ///< DISCARD ALLs run on returned connections
 };
 
