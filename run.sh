@@ -11,9 +11,10 @@ PACKAGES=(build-essential cmake pkg-config ninja-build libpq-dev libssl-dev libb
 BUILD_DIR=${BUILD_DIR:-build}
 JOBS=${JOBS:-$(nproc)}
 
-install_deps() {
+# Installs whichever of the given Debian packages are missing.
+install_packages() {
   local missing=()
-  for p in "${PACKAGES[@]}"; do
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -24,8 +25,13 @@ install_deps() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
+install_deps() {
+  install_packages "${PACKAGES[@]}"
+}
+
 install_test_deps() {
   install_deps
+  install_packages locales  # locale sources: testdb.sh builds a German one for the A7 test
   tools/install-pgvector.sh  # the vector type is tested against the real extension
 }
 

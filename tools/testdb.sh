@@ -72,6 +72,14 @@ as_pg "$PGBIN/initdb" -D "$DIR/data" -U postgres -A trust -E UTF8 --no-locale --
 mv "$DIR/hba.tmp" "$DIR/data/pg_hba.conf"
 [ "$(id -u)" = 0 ] && chown postgres "$DIR/data/pg_hba.conf"
 
+# A second language for the server's messages (RELIABILITY.md A7: nothing may depend on message
+# text), compiled into the cluster's folder with localedef: no system locale is generated.
+mkdir -p "$DIR/locale"
+if [ -f /usr/share/i18n/locales/de_DE ]; then
+  localedef -i de_DE -f UTF-8 "$DIR/locale/de_DE.UTF-8" >/dev/null 2>&1 || true
+  [ -d "$DIR/locale/de_DE.UTF-8" ] && export TESTDB_MESSAGES_LOCALE=de_DE.UTF-8
+fi
+
 started=""
 for attempt in 1 2 3 4 5; do
   PORT=$(free_port)
@@ -86,7 +94,7 @@ max_connections = 200
 shared_buffers = ${TESTDB_SHARED_BUFFERS:-128MB}
 jit = off
 CONF
-  if as_pg "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start >/dev/null 2>&1; then
+  if as_pg env LOCPATH="$DIR/locale" "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 30 start >/dev/null 2>&1; then
     started=1; break
   fi
   echo "testdb: start attempt $attempt on port $PORT failed, retrying" >&2

@@ -238,3 +238,73 @@ TEST_CASE("large values: max_result_bytes stops a result mid-stream; borrowed pa
     pool.close();
   });
 }
+
+namespace {
+struct Outcome {
+  std::string kind, sqlstate, message;
+};
+
+// Runs `sql` and reports how it failed: error type, SQLSTATE and text.
+awaitable<Outcome> failure_of(test::pg::Connection& c, std::string sql) {
+  try {
+    co_await c.execute(sql);
+  } catch (const orm::OrmError& e) {
+    co_return Outcome{e.kind(), e.context().sqlstate, e.message()};
+  }
+  co_return Outcome{"no error", "", ""};
+}
+
+// The same faults, each classified: constraint, syntax, data, cancel, aborted transaction,
+// stale plan (re-sent outside a transaction), terminated backend (a FATAL while idle).
+awaitable<std::vector<Outcome>> classify_faults(std::string lc_messages) {
+  auto options = test::db_options();
+  options.keywords = {{"options", "-c lc_messages=" + lc_messages}};
+  auto c = co_await test::pg::Connection::connect(options);
+  std::vector<Outcome> out;
+  co_await c.execute("CREATE TEMP TABLE a7 (id int PRIMARY KEY, n int)");
+  co_await c.execute("INSERT INTO a7 VALUES (1, 1)");
+  out.push_back(co_await failure_of(c, "INSERT INTO a7 VALUES (1, 2)"));
+  out.push_back(co_await failure_of(c, "SELEC 1"));
+  out.push_back(co_await failure_of(c, "SELECT 1 / (n - 1) FROM a7"));
+  out.push_back(co_await failure_of(c, "SELECT * FROM a7_missing"));
+  co_await c.execute("SET statement_timeout = '30ms'");
+  out.push_back(co_await failure_of(c, "SELECT pg_sleep(1)"));
+  co_await c.execute("RESET statement_timeout");
+  co_await c.execute("BEGIN");
+  out.push_back(co_await failure_of(c, "SELECT x"));
+  out.push_back(co_await failure_of(c, "SELECT 1"));
+  co_await c.execute("ROLLBACK");
+  // A prepared plan made stale by ALTER TABLE is prepared again and re-sent, whatever the language.
+  for (int i = 0; i < 2; ++i) co_await c.execute("SELECT * FROM a7");
+  co_await c.execute("ALTER TABLE a7 ALTER COLUMN n TYPE bigint");
+  out.push_back(co_await failure_of(c, "SELECT * FROM a7"));
+  auto killer = co_await test::pg::Connection::connect(test::db_options());
+  const auto p = Params::of(c.backend_pid());
+  co_await killer.execute("SELECT pg_terminate_backend($1, 5000)", p);
+  out.push_back(co_await failure_of(c, "SELECT 1"));
+  co_return out;
+}
+}  // namespace
+
+TEST_CASE("A7: with the server's messages in German every fault has the same type, SQLSTATE and handling",
+          "[db][faults][locale]") {
+  const char* locale = std::getenv("TESTDB_MESSAGES_LOCALE");
+  REQUIRE(locale != nullptr);  // tools/testdb.sh compiles de_DE.UTF-8 for the server
+  test::run([locale]() -> awaitable<void> {
+    const auto english = co_await classify_faults("C");
+    const auto german = co_await classify_faults(locale);
+    REQUIRE(english.size() == german.size());
+    const std::vector<std::string> expected_states{"23505", "42601", "22012", "42P01", "57014", "42703", "25P02", "", "57P01"};
+    REQUIRE(english.size() == expected_states.size());
+    for (std::size_t i = 0; i < english.size(); ++i) {
+      INFO("fault " << i << ": " << english[i].message << " / " << german[i].message);
+      CHECK(english[i].sqlstate == expected_states[i]);
+      CHECK(german[i].kind == english[i].kind);
+      CHECK(german[i].sqlstate == english[i].sqlstate);
+    }
+    CHECK(english[7].kind == "no error");  // the stale plan was re-sent in both languages
+    // Not vacuous: the server really spoke German.
+    CHECK_THAT(german[0].message, Catch::Contains("doppelter Schlüsselwert"));
+    CHECK_THAT(english[0].message, Catch::Contains("duplicate key value"));
+  });
+}
