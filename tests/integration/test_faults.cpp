@@ -308,3 +308,28 @@ TEST_CASE("A7: with the server's messages in German every fault has the same typ
     CHECK_THAT(english[0].message, Catch::Contains("duplicate key value"));
   });
 }
+
+// pgjdbc's ParameterInjectionTest (CVE-2024-1597): a negative value after a minus sign, then
+// a string that would end the statement if it were pasted in. Bound parameters cannot do that.
+TEST_CASE("E1: SELECT -$1, $2 with negative numbers and a comment-starting string stays one row of two values",
+          "[db][faults][injection]") {
+  test::run([]() -> awaitable<void> {
+    auto c = co_await test::pg::Connection::connect(test::db_options());
+    const std::string tail = "\nWHERE false --";
+    for (const char* type : {"int2", "int4", "int8", "numeric", "float8"}) {
+      INFO(type);
+      const auto sql = fmt::format("SELECT -$1::{}, $2::text", type);
+      const auto p = Params::of(-1, tail);
+      auto r = co_await c.execute(sql, p, test::pg::Format::text);
+      REQUIRE(r.rows() == 1);
+      REQUIRE(r.columns() == 2);
+      CHECK(r.get<std::string>(0, 0) == "1");
+      CHECK(r.get<std::string>(0, 1) == tail);
+    }
+    // In binary result format too.
+    const auto q = Params::of(std::int64_t{-1}, tail);
+    auto r = co_await c.execute("SELECT -$1::int8 AS a, $2::text AS b", q);
+    CHECK(r.get<std::int64_t>(0, 0) == 1);
+    CHECK(r.get<std::string>(0, 1) == tail);
+  });
+}
