@@ -3,6 +3,10 @@
 #   ./run.sh example   install deps, build, run the quickstart (throwaway PostgreSQL unless DATABASE_URL is set)
 #   ./run.sh test      install deps, build, run every test against a throwaway PostgreSQL
 #   ./run.sh bench     install deps, build, run the benchmark (bench/, docs/performance.md) on a throwaway PostgreSQL
+#   ./run.sh fuzz [S]  build the libFuzzer targets (clang) and run each for S seconds (default 600)
+#
+# `test` also runs the sanitizer builds (docs/reliability.md): the whole suite under ASan+UBSan,
+# the concurrency tests under TSan, and each fuzzer for FUZZ_SECONDS (20). SANITIZERS=0 skips them.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -31,13 +35,66 @@ install_deps() {
 
 install_test_deps() {
   install_deps
-  install_packages locales  # locale sources: testdb.sh builds a German one for the A7 test
+  # locales: the sources testdb.sh compiles a German locale from (A7); ccache: the sanitizer
+  # builds compile everything again; clang and its runtime: libFuzzer.
+  install_packages locales ccache clang libclang-rt-14-dev
   tools/install-pgvector.sh  # the vector type is tested against the real extension
 }
 
+launcher() {
+  if command -v ccache >/dev/null; then echo "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"; fi
+}
+
 build() {
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" $(launcher) >/dev/null
   cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+# A sanitizer build in a directory of its own: DIR SANITIZERS [cmake --build args...]
+sanitizer_build() {
+  local dir=$1 sanitizers=$2
+  shift 2
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS="-O1" -DMATRX_ORM_BUILD_BENCH=OFF \
+        -DMATRX_ORM_BUILD_EXAMPLES="${SANITIZE_EXAMPLES:-ON}" \
+        -DMATRX_ORM_SANITIZE="$sanitizers" $(launcher) >/dev/null
+  cmake --build "$dir" -j "$JOBS" "$@"
+}
+
+# Every target on its seed corpus (tests/fuzz/corpus/NAME, read only) for SECONDS each; what a
+# run discovers goes to a scratch directory. A crash stops with the reproducer's path.
+run_fuzzers() {
+  local seconds=$1
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMATRX_ORM_BUILD_FUZZERS=ON \
+        -DMATRX_ORM_SANITIZE=address,undefined,fuzzer-no-link -DMATRX_ORM_BUILD_TESTS=OFF \
+        -DMATRX_ORM_BUILD_EXAMPLES=OFF -DMATRX_ORM_BUILD_BENCH=OFF $(launcher) >/dev/null
+  cmake --build build-fuzz -j "$JOBS" --target fuzzers
+  local scratch
+  scratch=$(mktemp -d)
+  for name in decoders identifier migration_file conninfo query_compiler; do
+    echo "==> fuzz_$name for ${seconds}s"
+    mkdir -p "$scratch/$name"
+    if ! ( cd "$scratch" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+             "$OLDPWD/build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -print_final_stats=1 \
+             "$scratch/$name" "$OLDPWD/tests/fuzz/corpus/$name" >"$scratch/$name.log" 2>&1 ); then
+      tail -60 "$scratch/$name.log"
+      echo "fuzz_$name failed; the input that did it is in $scratch" >&2
+      return 1
+    fi
+    grep -E "^stat::(number_of_executed_units|new_units_added)" "$scratch/$name.log"
+  done
+  rm -rf "$scratch"
+}
+
+sanitizer_tests() {
+  export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  echo "==> the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan)"
+  sanitizer_build build-asan address,undefined
+  tools/testdb.sh run -- ctest --test-dir build-asan --output-on-failure -j "$JOBS" --timeout 600
+  echo "==> the concurrency tests under ThreadSanitizer (build-tsan)"
+  sanitizer_build build-tsan thread --target concurrency_tests
+  tools/testdb.sh run -- build-tsan/tests/concurrency_tests
+  echo "==> every fuzzer for ${FUZZ_SECONDS:-20}s"
+  run_fuzzers "${FUZZ_SECONDS:-20}"
 }
 
 case "${1:-}" in
@@ -54,6 +111,11 @@ case "${1:-}" in
     install_test_deps
     build
     tools/testdb.sh run -- ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 300
+    if [ "${SANITIZERS:-1}" != 0 ]; then sanitizer_tests; fi
+    ;;
+  fuzz)
+    install_test_deps
+    run_fuzzers "${2:-600}"
     ;;
   bench)
     install_deps
@@ -62,7 +124,7 @@ case "${1:-}" in
     TESTDB_SHARED_BUFFERS=256MB tools/testdb.sh run -- sh -c '"$0/bench/bench" && "$0/bench/schema_bench"' "$BUILD_DIR"
     ;;
   *)
-    echo "usage: $0 example|test|bench" >&2
+    echo "usage: $0 example|test|bench|fuzz [seconds]" >&2
     exit 2
     ;;
 esac

@@ -18,10 +18,10 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
@@ -69,10 +69,8 @@ std::optional<CancelTarget> read_target(const PGcancel* cancel, int backend_pid)
 
 // Connect, send, then read until the server closes the socket: only then has it looked at the
 // request (libpq's PQcancel waits the same way). Any end of the read counts as that answer.
-asio::awaitable<void> deliver(CancelTarget target) {
-  using protocol = asio::generic::stream_protocol;
-  protocol::endpoint endpoint(&target.address, target.address_length, 0);
-  protocol::socket socket(co_await asio::this_coro::executor);
+asio::awaitable<void> deliver(asio::generic::stream_protocol::socket& socket, const CancelTarget& target) {
+  const asio::generic::stream_protocol::endpoint endpoint(&target.address, target.address_length, 0);
   co_await socket.async_connect(endpoint, asio::use_awaitable);
   constexpr std::uint32_t cancel_request_code = (1234u << 16) | 5678u;
   const std::array<std::uint32_t, 4> message{htonl(16), htonl(cancel_request_code), htonl(target.backend_pid),
@@ -83,16 +81,40 @@ asio::awaitable<void> deliver(CancelTarget target) {
   co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ended));
 }
 
+// The deadline closes the socket, which ends whatever step is waiting (not `deliver || timer`:
+// Boost 1.81's awaitable operators can emit a cancellation into a finished branch; see
+// pool.cpp's wait_for). The lock keeps a late timer off a socket that is gone.
 asio::awaitable<std::string> deliver_within(CancelTarget target, std::chrono::milliseconds timeout) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer deadline(co_await asio::this_coro::executor, timeout);
+  const auto ex = co_await asio::this_coro::executor;
+  struct Watch {
+    std::mutex mutex;
+    asio::generic::stream_protocol::socket* socket = nullptr;
+    bool timed_out = false;
+  };
+  auto watch = std::make_shared<Watch>();
+  asio::generic::stream_protocol::socket socket(ex);
+  watch->socket = &socket;
+  asio::steady_timer deadline(ex, timeout);
+  deadline.async_wait([watch](boost::system::error_code ec) {
+    std::lock_guard lock(watch->mutex);
+    if (ec || !watch->socket) return;
+    watch->timed_out = true;
+    boost::system::error_code ignored;
+    watch->socket->close(ignored);
+  });
+  std::string failure;
   try {
-    auto outcome = co_await (deliver(target) || deadline.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1) co_return fmt::format("no answer to the cancel request within {} ms", timeout.count());
-    co_return std::string();
+    co_await deliver(socket, target);
   } catch (const boost::system::system_error& e) {
-    co_return fmt::format("the cancel request failed: {}", e.code().message());
+    failure = fmt::format("the cancel request failed: {}", e.code().message());
   }
+  {
+    std::lock_guard lock(watch->mutex);
+    watch->socket = nullptr;
+    if (watch->timed_out) failure = fmt::format("no answer to the cancel request within {} ms", timeout.count());
+  }
+  deadline.cancel();
+  co_return failure;
 }
 
 }  // namespace

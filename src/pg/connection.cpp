@@ -16,8 +16,8 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -890,7 +890,6 @@ asio::awaitable<Connection> Connection::connect(ConnectOptions options) {
 }
 
 asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, ConnectOptions options) {
-  using namespace asio::experimental::awaitable_operators;
   if (options.connect_timeout.count() <= 0) throw ConfigurationError("connect_timeout must be positive");
   if (options.cancel_timeout.count() <= 0) throw ConfigurationError("cancel_timeout must be positive");
   std::vector<const char*> keys, values;
@@ -928,10 +927,35 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
     ReleaseGuard release{socket};
     const auto wait = status == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
                                                       : asio::posix::stream_descriptor::wait_write;
-    auto outcome = co_await (socket.async_wait(wait, asio::use_awaitable) || deadline.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1)
+    // The deadline cancels the wait (not `wait || timer`: see pool.cpp's wait_for). The timer
+    // may fire on another thread just as the wait ends: the lock keeps it off a socket that is gone.
+    struct Watch {
+      std::mutex mutex;
+      asio::posix::stream_descriptor* socket = nullptr;
+      bool timed_out = false;
+    };
+    auto watch = std::make_shared<Watch>();
+    watch->socket = &socket;
+    deadline.async_wait([watch](boost::system::error_code ec) {
+      std::lock_guard lock(watch->mutex);
+      if (ec || !watch->socket) return;
+      watch->timed_out = true;
+      boost::system::error_code ignored;
+      watch->socket->cancel(ignored);
+    });
+    boost::system::error_code waited;
+    co_await socket.async_wait(wait, asio::redirect_error(asio::use_awaitable, waited));
+    bool timed_out = false;
+    {
+      std::lock_guard lock(watch->mutex);
+      watch->socket = nullptr;
+      timed_out = watch->timed_out;
+    }
+    deadline.cancel();
+    if (timed_out)
       throw ConnectionError(fmt::format("could not connect within {} ms", options.connect_timeout.count()),
                             ErrorContext{.operation = "connect"});
+    if (waited) throw boost::system::system_error(waited, "connect: waiting on the socket");
     status = PQconnectPoll(guard.conn);
   }
 

@@ -39,10 +39,10 @@ Pool& Database::pool(asio::any_io_executor executor) {
   return *pool_;
 }
 
-asio::awaitable<PooledConnection> Database::acquire() {
+asio::awaitable<PooledConnection> Database::acquire(std::source_location where) {
   Pool& p = pool(co_await asio::this_coro::executor);
   try {
-    co_return co_await p.acquire();
+    co_return co_await p.acquire(where);
   } catch (OrmError& e) {
     e.enrich_database(config_.name);
     throw;

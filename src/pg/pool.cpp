@@ -3,6 +3,7 @@
 #include "matrx/orm/pg/pool.hpp"
 
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -11,7 +12,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,6 +54,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     bool closed = false;          // the pool closed
     bool woken = false;           // a shared acquirer: something changed, look again
     std::unique_ptr<Completion<std::exception_ptr>> completion;
+    std::unique_ptr<asio::steady_timer> deadline;  // completes the wait with none of the above
   };
   using WaiterPtr = std::shared_ptr<Waiter>;
 
@@ -79,7 +80,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   };
 
   asio::awaitable<PooledConnection> acquire() {
-    using namespace asio::experimental::awaitable_operators;
     const auto deadline = Clock::now() + config_.acquire_timeout;
     for (;;) {
       WaiterPtr waiter;
@@ -129,15 +129,15 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       }
 
       // Wait for a connection or a slot, bounded by the deadline, cancellable.
-      asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
       try {
-        co_await (wait_for(waiter) || timer.async_wait(asio::use_awaitable));
+        co_await wait_for(waiter, deadline);
       } catch (...) {
         abandon_waiter(waiter);
         throw;
       }
       {
         std::unique_lock lock(mutex_);
+        waiter->deadline.reset();
         if (waiter->handed) {
           Ready r = std::move(*waiter->handed);
           co_return PooledConnection(shared_from_this(), std::move(r.conn), r.expires);
@@ -178,7 +178,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // otherwise the caller joins the least busy loan, or waits until one exists or a
   // connection comes back.
   asio::awaitable<SharedConnection> acquire_shared() {
-    using namespace asio::experimental::awaitable_operators;
     const auto deadline = Clock::now() + config_.acquire_timeout;
     for (;;) {
       WaiterPtr waiter;
@@ -196,15 +195,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         std::lock_guard lock(mutex_);
         co_return lend_locked(std::move(conn));
       }
-      asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
       try {
-        co_await (wait_for(waiter) || timer.async_wait(asio::use_awaitable));
+        co_await wait_for(waiter, deadline);
       } catch (...) {
         std::lock_guard lock(mutex_);
+        waiter->deadline.reset();
         std::erase(shared_waiters_, waiter);
         throw;
       }
       std::lock_guard lock(mutex_);
+      waiter->deadline.reset();
       std::erase(shared_waiters_, waiter);
       if (!waiter->woken) {
         ++stats_.acquire_timeouts;
@@ -246,6 +246,60 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       SlotGuard slot{this};
       PooledConnection c = co_await open_reserved(Clock::now() + config_.acquire_timeout, slot);
       c.release();
+    }
+  }
+
+  // --- leak detection (PoolConfig::leak_threshold) -------------------------------------------
+  // Watched loans live in a map under the pool's lock; one sweeping coroutine runs while any
+  // are outstanding and reports each loan once. Nothing of this runs when the threshold is 0.
+  struct WatchedLoan {
+    Clock::time_point since;
+    std::source_location where;
+    bool reported = false;
+  };
+
+  std::uint64_t watch(std::source_location where) {
+    std::lock_guard lock(mutex_);
+    const auto id = ++last_watch_;
+    watched_.emplace(id, WatchedLoan{Clock::now(), where});
+    if (!sweeping_ && !closed_) {
+      sweeping_ = true;
+      asio::co_spawn(ex_, sweep(shared_from_this()), asio::detached);
+    }
+    return id;
+  }
+
+  void unwatch(std::uint64_t id) {
+    if (id == 0) return;
+    std::lock_guard lock(mutex_);
+    watched_.erase(id);
+  }
+
+  static asio::awaitable<void> sweep(std::shared_ptr<PoolCore> self) {
+    const auto period = std::max(self->config_.leak_threshold / 2, std::chrono::milliseconds(10));
+    for (;;) {
+      asio::steady_timer t(self->ex_, period);
+      co_await t.async_wait(asio::use_awaitable);
+      std::vector<std::string> reports;
+      {
+        std::lock_guard lock(self->mutex_);
+        if (self->closed_ || self->watched_.empty()) {
+          self->sweeping_ = false;
+          co_return;
+        }
+        const auto now = Clock::now();
+        for (auto& [id, loan] : self->watched_) {
+          const auto held = std::chrono::duration_cast<std::chrono::milliseconds>(now - loan.since);
+          if (loan.reported || held < self->config_.leak_threshold) continue;
+          loan.reported = true;
+          ++self->stats_.leaks_reported;
+          reports.push_back(fmt::format("a pooled connection has been held for {} ms (leak_threshold {} ms); acquired at "
+                                        "{}:{} in {}",
+                                        held.count(), self->config_.leak_threshold.count(), loan.where.file_name(),
+                                        loan.where.line(), loan.where.function_name()));
+        }
+      }
+      for (const auto& r : reports) log(LogLevel::warning, r);
     }
   }
 
@@ -304,16 +358,30 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
  private:
-  asio::awaitable<void> wait_for(WaiterPtr waiter) {
-    auto initiation = [this, waiter](auto handler) {
+  // Completes when the waiter is handed a connection or a slot, woken, or the pool closes;
+  // at the deadline with none of these; on cancellation with operation_aborted. The deadline
+  // is a timer of the waiter's own, not `wait || timer`: Boost 1.81's awaitable operators
+  // emit a cancellation into a branch that has already finished when the other one succeeds
+  // afterwards, a use-after-free the B2 cancellation injector (test_faults.cpp) hit here.
+  asio::awaitable<void> wait_for(WaiterPtr waiter, Clock::time_point deadline) {
+    auto initiation = [this, waiter, deadline](auto handler) {
           using Handler = decltype(handler);
           auto completion = std::make_unique<CompletionFor<Handler, std::exception_ptr>>(std::move(handler), ex_);
           std::lock_guard lock(mutex_);
           waiter->completion = std::move(completion);
+          std::weak_ptr<Waiter> weak = waiter;
+          std::weak_ptr<PoolCore> weak_self = shared_from_this();
+          waiter->deadline = std::make_unique<asio::steady_timer>(ex_, deadline);
+          waiter->deadline->async_wait([weak_self, weak](boost::system::error_code ec) {
+            if (ec) return;  // the wait ended first
+            auto self = weak_self.lock();
+            auto w = weak.lock();
+            if (!self || !w) return;
+            std::lock_guard lock(self->mutex_);
+            if (w->completion) w->completion->complete(nullptr);
+          });
           auto& slot = waiter->completion->slot();
           if (slot.is_connected()) {
-            std::weak_ptr<Waiter> weak = waiter;
-            std::weak_ptr<PoolCore> weak_self = shared_from_this();
             // Weak references only: the handler may outlive the wait (see
             // Completion::complete). It completes through a post, outside the emit.
             slot.assign([weak_self, weak](asio::cancellation_type) {
@@ -456,7 +524,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   }
 
   static asio::awaitable<void> reset(std::shared_ptr<PoolCore> self, Connection conn, Clock::time_point expires) {
-    using namespace asio::experimental::awaitable_operators;
     {
       std::lock_guard lock(self->mutex_);
       ++self->stats_.resets;
@@ -464,9 +531,31 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     try {
       auto ex = co_await asio::this_coro::executor;
       if (conn.pending() > 0) {
+        // At drain_timeout the connection is closed, which ends the wait (not `wait || timer`:
+        // see wait_for). The lock keeps a late timer off a connection already handed on.
+        struct Watch {
+          std::mutex mutex;
+          Connection* conn = nullptr;
+          bool timed_out = false;
+        };
+        auto watch = std::make_shared<Watch>();
+        watch->conn = &conn;
         asio::steady_timer t(ex, self->config_.drain_timeout);
-        auto r = co_await (conn.wait_idle() || t.async_wait(asio::use_awaitable));
-        if (r.index() == 1) {
+        t.async_wait([watch](boost::system::error_code ec) {
+          std::lock_guard lock(watch->mutex);
+          if (ec || !watch->conn) return;
+          watch->timed_out = true;
+          watch->conn->close();
+        });
+        co_await conn.wait_idle();
+        bool timed_out = false;
+        {
+          std::lock_guard lock(watch->mutex);
+          watch->conn = nullptr;
+          timed_out = watch->timed_out;
+        }
+        t.cancel();
+        if (timed_out) {
           log(LogLevel::warning, "closing a returned connection whose cancelled query did not finish in time");
           self->discard(std::move(conn), &PoolStats::closed_broken);
           co_return;
@@ -500,7 +589,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // throws at that co_await without running this body, and the slot must still go back
   // (a cancellation storm leaked every slot that way).
   asio::awaitable<PooledConnection> open_reserved(Clock::time_point deadline, SlotGuard& guard) {
-    using namespace asio::experimental::awaitable_operators;
     auto backoff = config_.backoff_initial;
     auto ex = co_await asio::this_coro::executor;
     for (;;) {
@@ -559,6 +647,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::vector<std::shared_ptr<SharedLoan>> loans_;  // connections lent as shared
   std::size_t size_ = 0;
   bool closed_ = false;
+  std::map<std::uint64_t, WatchedLoan> watched_;  // leak watch: loans by id
+  std::uint64_t last_watch_ = 0;
+  bool sweeping_ = false;
   std::string last_connect_error_;
   PoolStats stats_;
 };
@@ -571,6 +662,7 @@ PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept
     pool_ = std::move(other.pool_);
     conn_ = std::move(other.conn_);
     expires_ = other.expires_;
+    watch_ = std::exchange(other.watch_, 0);
   }
   return *this;
 }
@@ -578,6 +670,7 @@ PooledConnection& PooledConnection::operator=(PooledConnection&& other) noexcept
 void PooledConnection::release() noexcept {
   if (!pool_) return;
   auto pool = std::move(pool_);
+  pool->unwatch(std::exchange(watch_, 0));
   try {
     pool->give_back(std::move(conn_), expires_);
   } catch (const std::exception& e) {
@@ -614,9 +707,11 @@ Pool::Pool(asio::any_io_executor executor, ConnectOptions options, PoolConfig co
 
 Pool::~Pool() { close(); }
 // The coroutines hold the core alive even if the Pool object goes away meanwhile.
-asio::awaitable<PooledConnection> Pool::acquire() {
+asio::awaitable<PooledConnection> Pool::acquire(std::source_location where) {
   auto core = core_;
-  co_return co_await core->acquire();
+  PooledConnection c = co_await core->acquire();
+  if (core->config().leak_threshold.count() > 0) c.watch_ = core->watch(where);
+  co_return c;
 }
 asio::awaitable<SharedConnection> Pool::acquire_shared() {
   auto core = core_;

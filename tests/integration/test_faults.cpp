@@ -2,7 +2,17 @@
 // faults made on this machine with the chaos proxy, pg_terminate_backend and roles with limits.
 #include <catch2/catch.hpp>
 
+#include <mutex>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/execution.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/require.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -332,4 +342,200 @@ TEST_CASE("E1: SELECT -$1, $2 with negative numbers and a comment-starting strin
     CHECK(r.get<std::int64_t>(0, 0) == 1);
     CHECK(r.get<std::string>(0, 1) == tail);
   });
+}
+
+TEST_CASE("C4: a connection held past leak_threshold is reported once, with where it was acquired", "[db][faults][pool]") {
+  std::mutex m;
+  std::vector<std::string> warnings;
+  orm::set_log_handler([&](orm::LogLevel level, std::string_view message) {
+    std::lock_guard lock(m);
+    if (level == orm::LogLevel::warning) warnings.emplace_back(message);
+  });
+  test::run([&]() -> awaitable<void> {
+    test::pg::PoolConfig config;
+    config.leak_threshold = 100ms;
+    test::pg::Pool pool(co_await test::asio::this_coro::executor, test::db_options(), config);
+    {
+      auto quick = co_await pool.acquire();  // returned at once: never reported
+    }
+    const int line = __LINE__ + 1;
+    auto held = co_await pool.acquire();
+    co_await test::sleep_for(400ms);  // several sweeps: still one report
+    held.release();
+    CHECK(pool.stats().leaks_reported == 1);
+    std::vector<std::string> seen;
+    {
+      std::lock_guard lock(m);
+      seen = warnings;
+    }
+    REQUIRE(seen.size() == 1);
+    CHECK_THAT(seen[0], Catch::Contains("has been held for") && Catch::Contains("leak_threshold 100 ms") &&
+                            Catch::Contains(fmt::format("test_faults.cpp:{}", line)));
+    pool.close();
+  });
+  orm::set_log_handler(nullptr);
+}
+
+// --- B2: the cancellation injector ------------------------------------------------------------
+// tokio-postgres cancels a future after its k-th poll, for every k. The Asio equivalent: run the
+// operation on an executor that counts the times a continuation of it is scheduled, and emit a
+// terminal cancellation right after the k-th; k = 1, 2, … until the operation completes first.
+namespace {
+struct InjectorState {
+  boost::asio::cancellation_signal signal;
+  int scheduled = 0;
+  int cancel_at = 0;  // 0: never
+  bool fired = false;
+  bool done = false;  // the operation has finished: emitting now would reach a finished co_spawn
+};
+
+struct CountingExecutor {
+  test::asio::any_io_executor inner;
+  std::shared_ptr<InjectorState> state;
+
+  template <class F>
+  void execute(F&& f) const {
+    if (++state->scheduled == state->cancel_at && !state->fired) {
+      state->fired = true;
+      // After this continuation, not inside it: an emit re-entering the operation is not the test.
+      boost::asio::post(inner, [s = state] {
+        if (!s->done) s->signal.emit(boost::asio::cancellation_type::terminal);
+      });
+    }
+    inner.execute(std::forward<F>(f));
+  }
+  boost::asio::execution_context& query(boost::asio::execution::context_t) const noexcept {
+    return boost::asio::query(inner, boost::asio::execution::context);
+  }
+  CountingExecutor require(boost::asio::execution::blocking_t::never_t p) const { return {boost::asio::require(inner, p), state}; }
+  CountingExecutor prefer(boost::asio::execution::blocking_t::possibly_t p) const { return {boost::asio::prefer(inner, p), state}; }
+  CountingExecutor prefer(boost::asio::execution::outstanding_work_t::tracked_t p) const { return {boost::asio::prefer(inner, p), state}; }
+  CountingExecutor prefer(boost::asio::execution::outstanding_work_t::untracked_t p) const { return {boost::asio::prefer(inner, p), state}; }
+  CountingExecutor prefer(boost::asio::execution::relationship_t::fork_t p) const { return {boost::asio::prefer(inner, p), state}; }
+  CountingExecutor prefer(boost::asio::execution::relationship_t::continuation_t p) const { return {boost::asio::prefer(inner, p), state}; }
+  friend bool operator==(const CountingExecutor& a, const CountingExecutor& b) noexcept { return a.inner == b.inner && a.state == b.state; }
+  friend bool operator!=(const CountingExecutor& a, const CountingExecutor& b) noexcept { return !(a == b); }
+};
+
+enum class Ended { completed, cancelled, failed };
+struct RollBack {};  // what the rollback step's body throws
+struct Injection {
+  Ended ended = Ended::completed;
+  bool fired = false;  // false: the operation finished before its k-th continuation
+  std::string failure;
+};
+
+// Runs op() with a cancellation after its k-th scheduled continuation.
+awaitable<Injection> run_cancelled_at(int k, std::function<awaitable<void>()> op) {
+  auto state = std::make_shared<InjectorState>();
+  state->cancel_at = k;
+  const CountingExecutor ex{co_await test::asio::this_coro::executor, state};
+  Injection out;
+  auto marked = [state, op]() -> awaitable<void> {
+    try {
+      co_await op();
+    } catch (...) {
+      state->done = true;
+      throw;
+    }
+    state->done = true;
+  };
+  try {
+    co_await boost::asio::co_spawn(test::asio::any_io_executor(ex), marked(),
+                                   boost::asio::bind_cancellation_slot(state->signal.slot(), use_awaitable));
+  } catch (const boost::system::system_error& e) {
+    out.ended = e.code() == boost::asio::error::operation_aborted ? Ended::cancelled : Ended::failed;
+    out.failure = e.what();
+  } catch (const orm::OrmError& e) {
+    out.ended = Ended::failed;
+    out.failure = e.what();
+  }
+  out.fired = state->fired;
+  co_return out;
+}
+}  // namespace
+
+TEST_CASE("B2: connect, acquire, query, begin, commit and rollback cancelled after their k-th suspension, for every k",
+          "[db][faults][cancel]") {
+  test::SchemaDatabase db("inject");
+  test::run([&]() -> awaitable<void> {
+    co_await db.execute("CREATE TABLE injected (k int, step text)");
+    auto& pool = test::pg::database("default").pool(co_await test::asio::this_coro::executor);
+    const auto max = pool.config().max_size;
+
+    // Invariants after every injection: the pool is within bounds, nothing is still lent out,
+    // and what it hands out next is idle, outside a transaction, and answers.
+    auto check_pool = [&]() -> awaitable<void> {
+      co_await test::sleep_for(5ms);  // returns and resets run on the executor
+      const auto stats = pool.stats();
+      CHECK(stats.size <= max);
+      CHECK(stats.in_use == 0);
+      auto c = co_await pool.acquire();
+      CHECK(c->transaction_state() == test::pg::TransactionState::idle);
+      const auto r = co_await c->execute("SELECT 1");
+      CHECK(r.get<int>(0, 0) == 1);
+    };
+
+    struct Step {
+      const char* name;
+      std::function<awaitable<void>(int)> op;
+    };
+    const std::vector<Step> steps{
+        {"connect", [](int) -> awaitable<void> {
+           const auto options = test::db_options();
+           auto c = co_await test::pg::Connection::connect(options);
+           co_await c.execute("SELECT 1");
+         }},
+        {"acquire and query", [](int) -> awaitable<void> {
+           auto c = co_await test::pg::database("default").acquire();
+           co_await c->execute("SELECT pg_sleep(0.001)");
+         }},
+        {"transaction: begin, insert, commit", [](int k) -> awaitable<void> {
+           auto body = [k]() -> awaitable<void> {
+             const auto p = Params::of(k);
+             co_await orm::raw_sql("INSERT INTO injected VALUES ($1, 'commit')", p);
+           };
+           co_await orm::transaction(body());
+         }},
+        {"transaction: begin, insert, rollback", [](int k) -> awaitable<void> {
+           auto body = [k]() -> awaitable<void> {
+             const auto p = Params::of(k);
+             co_await orm::raw_sql("INSERT INTO injected VALUES ($1, 'rollback')", p);
+             throw RollBack{};
+           };
+           try {
+             co_await orm::transaction(body());
+           } catch (const RollBack&) {  // (a cancellation, system_error, must not be caught here)
+           }
+         }},
+    };
+    for (const auto& step : steps) {
+      int k = 1;
+      int cancelled = 0;
+      for (;; ++k) {
+        INFO(step.name << ", cancelled after continuation " << k);
+        const auto op = [&step, k]() { return step.op(k); };
+        const Injection run = co_await run_cancelled_at(k, op);
+        if (run.ended == Ended::failed) {
+          // A COMMIT whose outcome is unknown, or a transaction refusing to commit what a cancelled
+          // statement may have done: the only failures a cancellation may cause.
+          CHECK_THAT(run.failure, Catch::Contains("CommitOutcomeUnknown") || Catch::Contains("abandoned"));
+        }
+        if (!run.fired) CHECK(run.ended == Ended::completed);
+        co_await check_pool();
+        if (!run.fired) break;
+        if (run.ended != Ended::completed) ++cancelled;
+        REQUIRE(k < 400);  // every operation here completes within a few dozen continuations
+      }
+      INFO(step.name);
+      CHECK(cancelled > 0);
+      CHECK(k > 2);
+    }
+    // Rolled-back transactions never stored a row; a committed one stored exactly its own.
+    auto c = co_await pool.acquire();
+    const auto rolled = co_await c->execute("SELECT count(*) FROM injected WHERE step = 'rollback'");
+    CHECK(rolled.get<std::int64_t>(0, 0) == 0);
+    const auto committed = co_await c->execute("SELECT count(*), count(DISTINCT k) FROM injected WHERE step = 'commit'");
+    CHECK(committed.get<std::int64_t>(0, 0) == committed.get<std::int64_t>(0, 1));
+  }, std::chrono::seconds(240));
 }

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <mutex>
+#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,7 @@ class Database {
   /// whatever executor they pass; that io_context must keep running while it is used.
   Pool& pool(boost::asio::any_io_executor executor);
   /// Acquires from the pool (created on the calling coroutine's executor if needed).
-  boost::asio::awaitable<PooledConnection> acquire();
+  boost::asio::awaitable<PooledConnection> acquire(std::source_location where = std::source_location::current());
   /// Pool::acquire_shared on this database's pool: for single autocommit statements.
   boost::asio::awaitable<SharedConnection> acquire_shared();
   /// Closes the pool (if any); the next use creates a new one.

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <source_location>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -51,6 +52,9 @@ struct PoolConfig {
   /// A connection that sent or received a message larger than this is closed on return
   /// instead of kept: libpq never shrinks its buffers. 0 = keep every connection.
   std::size_t max_retained_message = std::size_t{32} << 20;
+  /// A connection held longer than this is reported once, at WARN, with where it was
+  /// acquired (file, line, function) and counted in PoolStats::leaks_reported. 0 = off.
+  std::chrono::milliseconds leak_threshold{0};
 };
 
 struct PoolStats {
@@ -63,6 +67,7 @@ struct PoolStats {
                 acquire_timeouts = 0, resets = 0;
   std::uint64_t closed_large = 0;  ///< closed on return for their grown buffers (max_retained_message)
   std::uint64_t session_resets = 0;  ///< DISCARD ALLs run on returned connections
+  std::uint64_t leaks_reported = 0;  ///< connections held past leak_threshold
 };
 
 namespace detail { class PoolCore; struct SharedLoan; }
@@ -86,11 +91,13 @@ class PooledConnection {
 
  private:
   friend class detail::PoolCore;
+  friend class Pool;
   PooledConnection(std::shared_ptr<detail::PoolCore> pool, Connection conn, std::chrono::steady_clock::time_point expires)
       : pool_(std::move(pool)), conn_(std::move(conn)), expires_(expires) {}
   std::shared_ptr<detail::PoolCore> pool_;
   Connection conn_;
   std::chrono::steady_clock::time_point expires_{};
+  std::uint64_t watch_ = 0;  // its entry in the leak watch (0: not watched)
 };
 
 /// A connection lent for single autocommit statements, possibly to several callers at
@@ -124,7 +131,8 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  boost::asio::awaitable<PooledConnection> acquire();
+  /// `where` is remembered for leak reports (PoolConfig::leak_threshold).
+  boost::asio::awaitable<PooledConnection> acquire(std::source_location where = std::source_location::current());
   /// A connection for single autocommit statements, shared with concurrent callers when
   /// the pool is fully in use. Same errors as acquire().
   boost::asio::awaitable<SharedConnection> acquire_shared();
