@@ -64,7 +64,9 @@ sanitizer_build() {
 # run discovers goes to a scratch directory. A crash stops with the reproducer's path.
 run_fuzzers() {
   local seconds=$1
-  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMATRX_ORM_BUILD_FUZZERS=ON \
+  # -g1: line numbers in crash reports.
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DMATRX_ORM_BUILD_FUZZERS=ON \
+        -DCMAKE_CXX_FLAGS="-g1" \
         -DMATRX_ORM_SANITIZE=address,undefined,fuzzer-no-link -DMATRX_ORM_BUILD_TESTS=OFF \
         -DMATRX_ORM_BUILD_EXAMPLES=OFF -DMATRX_ORM_BUILD_BENCH=OFF $(launcher) >/dev/null
   cmake --build build-fuzz -j "$JOBS" --target fuzzers

@@ -36,7 +36,6 @@ struct TxExecutor {
   TxExecutor prefer(asio::execution::relationship_t::fork_t p) const { return {asio::prefer(inner, p), tx}; }
   TxExecutor prefer(asio::execution::relationship_t::continuation_t p) const { return {asio::prefer(inner, p), tx}; }
   friend bool operator==(const TxExecutor& a, const TxExecutor& b) noexcept { return a.inner == b.inner && a.tx == b.tx; }
-  friend bool operator!=(const TxExecutor& a, const TxExecutor& b) noexcept { return !(a == b); }
 };
 
 std::string database_name(const std::string& requested) {

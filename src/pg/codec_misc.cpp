@@ -288,6 +288,10 @@ BinaryArrayHeader parse_array_binary(std::string_view d, Oid column) {
   if (d.size() < 20) throw_decode_error("std::vector<T>", column, "truncated array");
   const auto count = static_cast<std::int32_t>(read_be32(d.data() + 12));
   if (count < 0) throw_decode_error("std::vector<T>", column, "negative array size");
+  // Every element takes at least its 4-byte length: a count the data cannot hold is refused
+  // before anything is reserved for it (fuzz_decoders: a 3 GB reserve from a 33-byte value).
+  if (static_cast<std::size_t>(count) > (d.size() - 20) / 4)
+    throw_decode_error("std::vector<T>", column, "array claims more elements than its data holds");
   return {element, count, d.data() + 20, d.data() + d.size()};
 }
 

@@ -57,7 +57,13 @@ std::string DatabaseConfig::describe() const {
     }
     if (err) PQfreemem(err);
   }
-  return fmt::format("postgresql://{}{}{}{}/{}", u, u.empty() ? "" : "@", h, p.empty() ? "" : ":" + p, d);
+  // A malformed URL can carry a password into another field ("…/db password=x" is a URI whose
+  // database name holds it): the result is redacted like any other text for logs (fuzz_conninfo).
+  ConnectOptions secrets;
+  secrets.conninfo = url;
+  secrets.password = password;
+  return detail::redact_secrets(
+      fmt::format("postgresql://{}{}{}{}/{}", u, u.empty() ? "" : "@", h, p.empty() ? "" : ":" + p, d), secrets);
 }
 
 void DatabaseConfig::validate() const {

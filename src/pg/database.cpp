@@ -39,7 +39,7 @@ Pool& Database::pool(asio::any_io_executor executor) {
   return *pool_;
 }
 
-asio::awaitable<PooledConnection> Database::acquire(std::source_location where) {
+asio::awaitable<PooledConnection> Database::acquire(boost::source_location where) {
   Pool& p = pool(co_await asio::this_coro::executor);
   try {
     co_return co_await p.acquire(where);

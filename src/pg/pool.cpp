@@ -254,11 +254,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // are outstanding and reports each loan once. Nothing of this runs when the threshold is 0.
   struct WatchedLoan {
     Clock::time_point since;
-    std::source_location where;
+    boost::source_location where;
     bool reported = false;
   };
 
-  std::uint64_t watch(std::source_location where) {
+  std::uint64_t watch(boost::source_location where) {
     std::lock_guard lock(mutex_);
     const auto id = ++last_watch_;
     watched_.emplace(id, WatchedLoan{Clock::now(), where});
@@ -707,7 +707,7 @@ Pool::Pool(asio::any_io_executor executor, ConnectOptions options, PoolConfig co
 
 Pool::~Pool() { close(); }
 // The coroutines hold the core alive even if the Pool object goes away meanwhile.
-asio::awaitable<PooledConnection> Pool::acquire(std::source_location where) {
+asio::awaitable<PooledConnection> Pool::acquire(boost::source_location where) {
   auto core = core_;
   PooledConnection c = co_await core->acquire();
   if (core->config().leak_threshold.count() > 0) c.watch_ = core->watch(where);

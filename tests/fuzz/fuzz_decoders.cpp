@@ -6,9 +6,12 @@
 #include <string_view>
 
 #include "matrx/orm/errors.hpp"
+#include <nlohmann/json.hpp>
+
 #include "matrx/orm/pg/codec.hpp"
 
 namespace pg = matrx::orm::pg;
+namespace orm = matrx::orm;
 
 namespace {
 template <class T>
@@ -39,22 +42,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     case 4: both<float>(data, binary); break;
     case 5: both<double>(data, binary); break;
     case 6: both<std::string>(data, binary); break;
-    case 7: both<pg::Numeric>(data, binary); break;
-    case 8: both<pg::Uuid>(data, binary); break;
-    case 9: both<pg::Timestamp>(data, binary); break;
-    case 10: both<pg::LocalTimestamp>(data, binary); break;
-    case 11: both<pg::Date>(data, binary); break;
-    case 12: both<pg::TimeOfDay>(data, binary); break;
-    case 13: both<pg::Interval>(data, binary); break;
+    case 7: both<orm::Numeric>(data, binary); break;
+    case 8: both<orm::Uuid>(data, binary); break;
+    case 9: both<orm::Timestamp>(data, binary); break;
+    case 10: both<orm::LocalTimestamp>(data, binary); break;
+    case 11: both<orm::Date>(data, binary); break;
+    case 12: both<orm::TimeOfDay>(data, binary); break;
+    case 13: both<orm::Interval>(data, binary); break;
     case 14: decode<nlohmann::json>(data, binary); break;
-    case 15: both<pg::Bytes>(data, binary); break;
-    case 16: both<pg::Inet>(data, binary); break;
-    case 17: both<pg::Cidr>(data, binary); break;
-    case 18: both<pg::MacAddr>(data, binary); break;
-    case 19: both<pg::Point>(data, binary); break;
-    case 20: both<pg::Money>(data, binary); break;
-    case 21: decode<pg::Vector>(data, binary); break;
-    case 22: decode<pg::Hstore>(data, binary); break;
+    case 15: both<orm::Bytes>(data, binary); break;
+    case 16: both<orm::Inet>(data, binary); break;
+    case 17: both<orm::Cidr>(data, binary); break;
+    case 18: both<orm::MacAddr>(data, binary); break;
+    case 19: both<orm::Point>(data, binary); break;
+    case 20: both<orm::Money>(data, binary); break;
+    case 21: decode<orm::Vector>(data, binary); break;
+    case 22: decode<orm::Hstore>(data, binary); break;
     default: break;
   }
   return 0;

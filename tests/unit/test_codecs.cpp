@@ -315,3 +315,11 @@ TEST_CASE("Params::add_borrowed points libpq at the caller's bytes instead of co
   CHECK(std::string(values[2]) == "tail");
   CHECK(p.byte_size() == 4 + 4 + 5);  // int4, the borrowed bytes, "tail" with its NUL
 }
+
+TEST_CASE("a binary array whose element count its data cannot hold is refused before allocating", "[codec][array]") {
+  // Found by fuzz_decoders: a 33-byte int4[] claiming 0x2c7a0002 elements reserved 3 GB.
+  const std::string data("\x00\x00\x00\x01\x29\x00\x00\x00\x00\x00\x00\x17\x2c\x7a\x00\x02\x00\x21\x00\x00"
+                         "\x00\x00\x00\x00\x00\x00\x00\x00\x07\xff\xff\xff\xff", 33);
+  CHECK_THROWS_WITH(Codec<std::vector<std::int32_t>>::from_binary(data, oid::int4_array),
+                    Catch::Contains("more elements than its data holds"));
+}

@@ -4,13 +4,13 @@
 
 #include <memory>
 #include <mutex>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/assert/source_location.hpp>  // std::source_location is missing with clang 14 + libstdc++ 12
 
 #include "matrx/orm/pg/config.hpp"
 #include "matrx/orm/pg/pool.hpp"
@@ -26,7 +26,7 @@ class Database {
   /// whatever executor they pass; that io_context must keep running while it is used.
   Pool& pool(boost::asio::any_io_executor executor);
   /// Acquires from the pool (created on the calling coroutine's executor if needed).
-  boost::asio::awaitable<PooledConnection> acquire(std::source_location where = std::source_location::current());
+  boost::asio::awaitable<PooledConnection> acquire(boost::source_location where = BOOST_CURRENT_LOCATION);
   /// Pool::acquire_shared on this database's pool: for single autocommit statements.
   boost::asio::awaitable<SharedConnection> acquire_shared();
   /// Closes the pool (if any); the next use creates a new one.

@@ -21,11 +21,11 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/assert/source_location.hpp>  // std::source_location is missing with clang 14 + libstdc++ 12
 
 #include "matrx/orm/pg/connect_options.hpp"
 #include "matrx/orm/pg/connection.hpp"
@@ -132,7 +132,7 @@ class Pool {
   Pool& operator=(const Pool&) = delete;
 
   /// `where` is remembered for leak reports (PoolConfig::leak_threshold).
-  boost::asio::awaitable<PooledConnection> acquire(std::source_location where = std::source_location::current());
+  boost::asio::awaitable<PooledConnection> acquire(boost::source_location where = BOOST_CURRENT_LOCATION);
   /// A connection for single autocommit statements, shared with concurrent callers when
   /// the pool is fully in use. Same errors as acquire().
   boost::asio::awaitable<SharedConnection> acquire_shared();
