@@ -293,6 +293,7 @@ Interval Codec<Interval>::from_text(std::string_view t, Oid c) {
   Interval r;
   Cursor cur{t};
   auto fail = [&] { throw_decode_error("Interval", c, fmt::format("cannot parse '{}' (IntervalStyle must be postgres)", t)); };
+  auto out_of_range = [&] { throw_decode_error("Interval", c, fmt::format("'{}' is out of range", t)); };
   while (!cur.done()) {
     while (cur.eat(' ')) {}
     if (cur.done()) break;
@@ -311,8 +312,12 @@ Interval Codec<Interval>::from_text(std::string_view t, Oid c) {
         if (!cur.number(frac, 6)) fail();
         for (std::size_t digits = cur.i - fs; digits < 6; ++digits) frac *= 10;
       }
-      const int64_t us = ((h * 60 + mi) * 60 + s) * us_per_second + frac;
-      r.microseconds += negative ? -us : us;
+      int64_t us = 0;
+      if (__builtin_mul_overflow(h, 60, &us) || __builtin_add_overflow(us, mi, &us) ||
+          __builtin_mul_overflow(us, 60, &us) || __builtin_add_overflow(us, s, &us) ||
+          __builtin_mul_overflow(us, us_per_second, &us) || __builtin_add_overflow(us, frac, &us) ||
+          __builtin_add_overflow(r.microseconds, negative ? -us : us, &r.microseconds))
+        out_of_range();
       continue;
     }
     if (!cur.eat(' ')) fail();
@@ -320,9 +325,19 @@ Interval Codec<Interval>::from_text(std::string_view t, Oid c) {
     while (!cur.done() && cur.peek() != ' ') ++cur.i;
     const std::string_view unit = t.substr(unit_start, cur.i - unit_start);
     const int64_t value = negative ? -n : n;
-    if (unit == "year" || unit == "years") r.months += static_cast<std::int32_t>(value * 12);
-    else if (unit == "mon" || unit == "mons") r.months += static_cast<std::int32_t>(value);
-    else if (unit == "day" || unit == "days") r.days += static_cast<std::int32_t>(value);
+    // Checked: a field past int32 is an error, never a wrapped value (fuzz_decoders found the
+    // overflow, undefined behaviour, in "99999999999:…").
+    auto add_to = [&](std::int32_t& field, int64_t amount) {
+      const int64_t sum = static_cast<int64_t>(field) + amount;
+      if (amount > INT32_MAX || amount < INT32_MIN || sum > INT32_MAX || sum < INT32_MIN) out_of_range();
+      field = static_cast<std::int32_t>(sum);
+    };
+    int64_t months_of_years = 0;
+    if (unit == "year" || unit == "years") {
+      if (__builtin_mul_overflow(value, 12, &months_of_years)) out_of_range();
+      add_to(r.months, months_of_years);
+    } else if (unit == "mon" || unit == "mons") add_to(r.months, value);
+    else if (unit == "day" || unit == "days") add_to(r.days, value);
     else fail();
   }
   return r;

@@ -5,7 +5,6 @@
 #include <libpq-fe.h>
 
 #include <poll.h>
-#include <netinet/in.h>
 
 #include <atomic>
 #include <deque>

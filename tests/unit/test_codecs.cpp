@@ -323,3 +323,14 @@ TEST_CASE("a binary array whose element count its data cannot hold is refused be
   CHECK_THROWS_WITH(Codec<std::vector<std::int32_t>>::from_binary(data, oid::int4_array),
                     Catch::Contains("more elements than its data holds"));
 }
+
+TEST_CASE("interval text whose fields overflow is a range error, not a wrapped value", "[codec][interval]") {
+  // Found by fuzz_decoders (signed overflow, undefined behaviour, before the check existed).
+  CHECK_THROWS_WITH(Codec<Interval>::from_text("99999999999:99:99", oid::interval), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(Codec<Interval>::from_text("999999999999 years", oid::interval), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(Codec<Interval>::from_text("3000000000 days", oid::interval), Catch::Contains("out of range"));
+  const auto ok = Codec<Interval>::from_text("1 year 2 mons -3 days +04:05:06.5", oid::interval);
+  CHECK(ok.months == 14);
+  CHECK(ok.days == -3);
+  CHECK(ok.microseconds == ((4 * 60 + 5) * 60 + 6) * 1'000'000LL + 500'000);
+}

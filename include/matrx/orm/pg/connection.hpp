@@ -6,8 +6,9 @@
 // * Per-operation cancellation (e.g. `co_await (conn.execute(…) || timer.async_wait(…))`)
 //   completes the cancelled call at once with boost::system::system_error
 //   (operation_aborted). If the query had already been sent, a cancel request goes to the
-//   server (libpq 15's blocking PQcancel runs on a helper thread) and no further query is
-//   sent until the abandoned one has drained, so a late cancel never hits another query.
+//   server (sent by Asio, bounded by ConnectOptions::cancel_timeout; a connection whose cancel
+//   got no answer is discarded) and no further query is sent until the abandoned one has
+//   drained, so a late cancel never hits another query.
 // * Thread-safety: its methods may be called from any thread; a lock inside serializes
 //   them with the socket's handlers, which run on the executor it was opened on. A result
 //   is handed to a coroutine of that io_context without a round trip through its queue.
