@@ -131,6 +131,11 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
         cancel_mode_(options.cancel_mode), cancel_timeout_(options.cancel_timeout),
         max_result_bytes_(options.max_result_bytes) {
     if (max_result_bytes_ > 0) received_at_last_result_ = tcp_bytes_received();
+    if (PQconninfoOption* info = PQconninfo(conn_)) {
+      for (auto* o = info; o->keyword; ++o)
+        if (std::string_view(o->keyword) == "target_session_attrs" && o->val) target_session_attrs_ = o->val;
+      PQconninfoFree(info);
+    }
     PQsetNoticeReceiver(conn_, &ConnectionCore::notice_receiver, this);
   }
 
@@ -151,6 +156,17 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     if (!conn_) return {};
     const char* v = PQparameterStatus(conn_, name);
     return v ? v : "";
+  }
+
+  bool role_matches() {
+    const auto& want = target_session_attrs_;
+    if (want != "read-write" && want != "read-only" && want != "primary" && want != "standby") return true;
+    const bool standby = parameter("in_hot_standby") == "on";
+    const bool read_only = standby || parameter("default_transaction_read_only") == "on";
+    if (want == "read-write") return !read_only;
+    if (want == "read-only") return read_only;
+    if (want == "primary") return !standby;
+    return standby;
   }
 
   std::optional<ConnectionError> failure() {
@@ -837,6 +853,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   std::uint64_t received_at_last_result_ = 0;  // TCP_INFO's count when the last result arrived
   std::atomic<std::size_t> largest_message_{0};  // libpq's buffers keep this size until closed
   std::string broken_reason_, broken_sqlstate_;
+  std::string target_session_attrs_;  // as libpq resolved it (URL, keyword or PGTARGETSESSIONATTRS)
   std::string fatal_message_, fatal_sqlstate_;  // FATAL received while idle
   std::shared_ptr<Connection::NotificationHandler> notification_handler_;
   std::atomic<bool> broken_{false}, closed_{false};
@@ -1065,6 +1082,7 @@ void Connection::on_notification(NotificationHandler handler) {
 }
 bool Connection::session_touched() const noexcept { return core_ && core_->session_touched(); }
 PoolerMode Connection::pooler_mode() const noexcept { return core_ ? core_->mode() : PoolerMode::session; }
+bool Connection::role_matches() const { return !core_ || core_->role_matches(); }
 std::string Connection::server_parameter(const char* name) const { return core_ ? core_->parameter(name) : ""; }
 
 }  // namespace matrx::orm::pg

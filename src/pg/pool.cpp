@@ -308,6 +308,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (!conn.is_open() || conn.is_broken()) return discard(std::move(conn), &PoolStats::closed_broken);
     if (config_.max_lifetime.count() > 0 && Clock::now() >= expires)
       return discard(std::move(conn), &PoolStats::closed_lifetime);
+    if (!conn.role_matches()) return discard(std::move(conn), &PoolStats::closed_role);
     if (config_.max_retained_message > 0 && conn.largest_message() > config_.max_retained_message)
       return discard(std::move(conn), &PoolStats::closed_large);
     {

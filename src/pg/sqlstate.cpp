@@ -11,6 +11,12 @@ void throw_for_sqlstate(std::string message, ErrorContext ctx) {
   if (cls("28")) throw AuthenticationError(std::move(message), std::move(ctx));
   if (cls("08") || s == "57P01" || s == "57P02" || s == "57P03" || s == "53300")
     throw ConnectionError(std::move(message), std::move(ctx));
+  if (s == "25006") {
+    if (ctx.hint.empty())
+      ctx.hint = "the server or transaction is read-only (a hot standby, or default_transaction_read_only); "
+                 "to reach the primary, connect with target_session_attrs=read-write";
+    throw ReadOnlyError(std::move(message), std::move(ctx));
+  }
   if (s == "57014") throw QueryCanceledError(std::move(message), std::move(ctx));
   if (s == "40001" || s == "40P01" || cls("40") || cls("25") || s == "55P03")  // 55P03: lock not available (NOWAIT)
     throw TransactionError(std::move(message), std::move(ctx));

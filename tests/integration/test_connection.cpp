@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -394,7 +395,7 @@ TEST_CASE("orm::sync runs an operation from plain code and refuses inside an io_
   CHECK(refused);
 }
 
-TEST_CASE("password authentication: wrong password is typed, .pgpass is honoured, sslmode passes through",
+TEST_CASE("password authentication: wrong password is typed, .pgpass and service files are libpq's, sslmode passes through",
           "[db][connection][auth]") {
   const char* port = std::getenv("PGPORT");
   REQUIRE(port != nullptr);
@@ -446,6 +447,31 @@ TEST_CASE("password authentication: wrong password is typed, .pgpass is honoured
     const auto awaited_331 = co_await c.execute("SELECT current_user", test::pg::Format::text);
     CHECK(awaited_331.get<std::string>(0, 0) == "matrx_pw");
     c.close();
+
+    // D4: libpq ignores a password file that others may read (it warns on stderr), so the
+    // same login has no password; the config layer adds none of its own.
+    REQUIRE(chmod(path, 0644) == 0);
+    CHECK_THROWS_WITH(co_await test::pg::Connection::connect(o), Catch::Contains("no password supplied"));
+    REQUIRE(chmod(path, 0600) == 0);
+
+    // D4: a service file (PGSERVICEFILE) names host, port, user and database; a config that
+    // gives only `service=` reaches them unchanged, and the password still comes from the file.
+    char services[] = "/tmp/matrx_pgservice_XXXXXX";
+    const int sfd = mkstemp(services);
+    REQUIRE(sfd >= 0);
+    const std::string section =
+        fmt::format("[matrx_d4]\nhost=127.0.0.1\nport={}\nuser=matrx_pw\ndbname=postgres\npassfile={}\n", port, path);
+    REQUIRE(write(sfd, section.data(), section.size()) == static_cast<ssize_t>(section.size()));
+    close(sfd);
+    ::setenv("PGSERVICEFILE", services, 1);
+    auto by_service = test::pg::DatabaseConfig::from_url("d4", "service=matrx_d4");
+    auto s = co_await test::pg::Connection::connect(by_service.connect_options());
+    const auto who = co_await s.execute("SELECT current_user, inet_server_port()", test::pg::Format::text);
+    CHECK(who.get<std::string>(0, 0) == "matrx_pw");
+    CHECK(who.get<std::string>(0, 1) == port);
+    s.close();
+    ::unsetenv("PGSERVICEFILE");
+    std::remove(services);
     std::remove(path);
 
     // sslmode reaches libpq: the throwaway server has no TLS, so "require" must fail.

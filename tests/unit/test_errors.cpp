@@ -37,6 +37,13 @@ TEST_CASE("SQLSTATE codes map to the documented error types", "[errors]") {
   expect_mapping<TransactionError>("40P01");
   expect_mapping<TransactionError>("25P02");
   expect_mapping<TransactionError>("55P03");
+  expect_mapping<ReadOnlyError>("25006");
+  try {
+    pg::throw_for_sqlstate("in failed transaction", ErrorContext{.sqlstate = "25P02"});
+  } catch (const ReadOnlyError&) {
+    FAIL("25P02 is not a read-only refusal");
+  } catch (const TransactionError&) {
+  }
   expect_mapping<QueryCanceledError>("57014");
   expect_mapping<ParameterError>("22003");
   expect_mapping<ParameterError>("22P02");

@@ -98,6 +98,10 @@ MATRX_ORM_DECLARE_ERROR(TransactionError, DatabaseError)
 /// COMMIT was sent but its answer never came (the connection was lost, or the wait for it
 /// was cancelled): the changes may or may not be stored.
 MATRX_ORM_DECLARE_ERROR(CommitOutcomeUnknown, TransactionError)
+/// SQLSTATE 25006: a write on a read-only server or transaction — a hot standby, a demoted
+/// primary, or default_transaction_read_only. A pool opened with target_session_attrs=read-write
+/// never hands out such a connection knowingly (Connection::role_matches).
+MATRX_ORM_DECLARE_ERROR(ReadOnlyError, TransactionError)
 /// SQLSTATE 57014: the statement was cancelled (client cancel or statement_timeout).
 MATRX_ORM_DECLARE_ERROR(QueryCanceledError, DatabaseError)
 /// A result grew past ConnectOptions::max_result_bytes; its connection was discarded.

@@ -93,6 +93,12 @@ class Connection {
   /// connections on return: PoolConfig::max_retained_message).
   std::size_t largest_message() const noexcept;
   PoolerMode pooler_mode() const noexcept;
+  /// The server still has the role this connection was opened for: libpq's
+  /// target_session_attrs (read-write, read-only, primary, standby) checked against the
+  /// in_hot_standby and default_transaction_read_only the server last reported. A promoted
+  /// standby reports the change with its next answer, so a pool sees it when the connection
+  /// comes back (and closes it: PoolStats::closed_role). Always true for any/prefer-standby.
+  bool role_matches() const;
   /// Server parameter reported at startup (server_version, TimeZone, …), or "".
   std::string server_parameter(const char* name) const;
 

@@ -65,6 +65,7 @@ struct PoolStats {
   std::size_t waiting = 0;  ///< acquirers queued
   std::uint64_t opened = 0, closed_broken = 0, closed_lifetime = 0, closed_idle = 0, connect_failures = 0,
                 acquire_timeouts = 0, resets = 0;
+  std::uint64_t closed_role = 0;   ///< closed on return: the server changed role (Connection::role_matches)
   std::uint64_t closed_large = 0;  ///< closed on return for their grown buffers (max_retained_message)
   std::uint64_t session_resets = 0;  ///< DISCARD ALLs run on returned connections
   std::uint64_t leaks_reported = 0;  ///< connections held past leak_threshold

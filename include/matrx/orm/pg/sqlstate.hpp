@@ -13,7 +13,7 @@ namespace matrx::orm::pg {
 
 /// Throws the exception type for `sqlstate`:
 ///   23xxx → IntegrityError; 08xxx, 57P01-57P03, 53300 → ConnectionError;
-///   40001, 40P01, 25xxx, 55P03 → TransactionError; 57014 → QueryCanceledError;
+///   25006 → ReadOnlyError; 40001, 40P01, 25xxx, 55P03 → TransactionError; 57014 → QueryCanceledError;
 ///   22xxx → ParameterError; 42xxx → QueryError; anything else → DatabaseError.
 [[noreturn]] void throw_for_sqlstate(std::string message, ErrorContext context);
 
