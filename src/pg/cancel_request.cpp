@@ -8,6 +8,7 @@
 // one libpq could have connected to; otherwise can_send_cancel() says no and the connection is
 // discarded instead. libpq 17's PQcancelStart would replace all this; Debian 12 ships 15.
 #include "cancel_request.hpp"
+#include "deadline.hpp"
 
 #include <libpq-fe.h>
 
@@ -81,26 +82,14 @@ asio::awaitable<void> deliver(asio::generic::stream_protocol::socket& socket, co
   co_await socket.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ended));
 }
 
-// The deadline closes the socket, which ends whatever step is waiting (not `deliver || timer`:
-// Boost 1.81's awaitable operators can emit a cancellation into a finished branch; see
-// pool.cpp's wait_for). The lock keeps a late timer off a socket that is gone.
+// The deadline closes the socket, which ends whatever step is waiting (detail::Deadline: not
+// `deliver || timer`).
 asio::awaitable<std::string> deliver_within(CancelTarget target, std::chrono::milliseconds timeout) {
   const auto ex = co_await asio::this_coro::executor;
-  struct Watch {
-    std::mutex mutex;
-    asio::generic::stream_protocol::socket* socket = nullptr;
-    bool timed_out = false;
-  };
-  auto watch = std::make_shared<Watch>();
   asio::generic::stream_protocol::socket socket(ex);
-  watch->socket = &socket;
-  asio::steady_timer deadline(ex, timeout);
-  deadline.async_wait([watch](boost::system::error_code ec) {
-    std::lock_guard lock(watch->mutex);
-    if (ec || !watch->socket) return;
-    watch->timed_out = true;
+  detail::Deadline deadline(ex, timeout, [&socket] {
     boost::system::error_code ignored;
-    watch->socket->close(ignored);
+    socket.close(ignored);
   });
   std::string failure;
   try {
@@ -108,12 +97,7 @@ asio::awaitable<std::string> deliver_within(CancelTarget target, std::chrono::mi
   } catch (const boost::system::system_error& e) {
     failure = fmt::format("the cancel request failed: {}", e.code().message());
   }
-  {
-    std::lock_guard lock(watch->mutex);
-    watch->socket = nullptr;
-    if (watch->timed_out) failure = fmt::format("no answer to the cancel request within {} ms", timeout.count());
-  }
-  deadline.cancel();
+  if (deadline.disarm()) failure = fmt::format("no answer to the cancel request within {} ms", timeout.count());
   co_return failure;
 }
 

@@ -33,6 +33,7 @@
 #include "matrx/orm/pg/session_state.hpp"
 #include "matrx/orm/pg/statement_cache.hpp"
 #include "cancel_request.hpp"
+#include "deadline.hpp"
 #include "socket_counters.hpp"
 
 namespace asio = boost::asio;
@@ -926,7 +927,7 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
 
   // Verbose while connecting, so that a refusal's text carries its SQLSTATE (connect_error.hpp).
   PQsetErrorVerbosity(guard.conn, PQERRORS_VERBOSE);
-  asio::steady_timer deadline(ex, options.connect_timeout);
+  const auto connect_deadline = std::chrono::steady_clock::now() + options.connect_timeout;
   PostgresPollingStatusType status = PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
     if (status == PGRES_POLLING_FAILED) {
@@ -943,31 +944,14 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
     ReleaseGuard release{socket};
     const auto wait = status == PGRES_POLLING_READING ? asio::posix::stream_descriptor::wait_read
                                                       : asio::posix::stream_descriptor::wait_write;
-    // The deadline cancels the wait (not `wait || timer`: see pool.cpp's wait_for). The timer
-    // may fire on another thread just as the wait ends: the lock keeps it off a socket that is gone.
-    struct Watch {
-      std::mutex mutex;
-      asio::posix::stream_descriptor* socket = nullptr;
-      bool timed_out = false;
-    };
-    auto watch = std::make_shared<Watch>();
-    watch->socket = &socket;
-    deadline.async_wait([watch](boost::system::error_code ec) {
-      std::lock_guard lock(watch->mutex);
-      if (ec || !watch->socket) return;
-      watch->timed_out = true;
+    // The deadline cancels the wait (detail::Deadline: not `wait || timer`).
+    detail::Deadline deadline(ex, connect_deadline - std::chrono::steady_clock::now(), [&socket] {
       boost::system::error_code ignored;
-      watch->socket->cancel(ignored);
+      socket.cancel(ignored);
     });
     boost::system::error_code waited;
     co_await socket.async_wait(wait, asio::redirect_error(asio::use_awaitable, waited));
-    bool timed_out = false;
-    {
-      std::lock_guard lock(watch->mutex);
-      watch->socket = nullptr;
-      timed_out = watch->timed_out;
-    }
-    deadline.cancel();
+    const bool timed_out = deadline.disarm();
     if (timed_out)
       throw ConnectionError(fmt::format("could not connect within {} ms", options.connect_timeout.count()),
                             ErrorContext{.operation = "connect"});

@@ -20,6 +20,7 @@
 #include "matrx/orm/errors.hpp"
 #include "matrx/orm/log.hpp"
 #include "matrx/orm/pg/detail/completion.hpp"
+#include "deadline.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -532,30 +533,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     try {
       auto ex = co_await asio::this_coro::executor;
       if (conn.pending() > 0) {
-        // At drain_timeout the connection is closed, which ends the wait (not `wait || timer`:
-        // see wait_for). The lock keeps a late timer off a connection already handed on.
-        struct Watch {
-          std::mutex mutex;
-          Connection* conn = nullptr;
-          bool timed_out = false;
-        };
-        auto watch = std::make_shared<Watch>();
-        watch->conn = &conn;
-        asio::steady_timer t(ex, self->config_.drain_timeout);
-        t.async_wait([watch](boost::system::error_code ec) {
-          std::lock_guard lock(watch->mutex);
-          if (ec || !watch->conn) return;
-          watch->timed_out = true;
-          watch->conn->close();
-        });
+        // At drain_timeout the connection is closed, which ends the wait (detail::Deadline:
+        // not `wait || timer`).
+        Deadline deadline(ex, self->config_.drain_timeout, [&conn] { conn.close(); });
         co_await conn.wait_idle();
-        bool timed_out = false;
-        {
-          std::lock_guard lock(watch->mutex);
-          watch->conn = nullptr;
-          timed_out = watch->timed_out;
-        }
-        t.cancel();
+        const bool timed_out = deadline.disarm();
         if (timed_out) {
           log(LogLevel::warning, "closing a returned connection whose cancelled query did not finish in time");
           self->discard(std::move(conn), &PoolStats::closed_broken);
