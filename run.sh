@@ -36,8 +36,9 @@ install_deps() {
 install_test_deps() {
   install_deps
   # locales: the sources testdb.sh compiles a German locale from (A7); ccache: the sanitizer
-  # builds compile everything again; clang and its runtime: libFuzzer.
-  install_packages locales ccache clang libclang-rt-14-dev
+  # builds compile everything again; clang and its runtime: libFuzzer; openssl: the TLS
+  # fixture of testdb.sh --tls (D1).
+  install_packages locales ccache clang libclang-rt-14-dev openssl
   tools/install-pgvector.sh  # the vector type is tested against the real extension
 }
 
@@ -47,9 +48,10 @@ launcher() {
 # ccache hits across checkouts in different folders (CI clones afresh each time).
 export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 
+# build [TARGET...]: everything, or only the named targets (and what they need).
 build() {
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" $(launcher) >/dev/null
-  cmake --build "$BUILD_DIR" -j "$JOBS"
+  cmake --build "$BUILD_DIR" -j "$JOBS" ${1:+--target "$@"}
 }
 
 # A sanitizer build in a directory of its own: DIR SANITIZERS [cmake --build args...]
@@ -110,7 +112,7 @@ sanitizer_tests() {
 case "${1:-}" in
   example)
     install_deps
-    build
+    build quickstart  # the library and this one program: no tests
     if [ -n "${DATABASE_URL:-}" ]; then
       "$BUILD_DIR/examples/quickstart"
     else

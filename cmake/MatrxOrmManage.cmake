@@ -7,10 +7,17 @@
 #
 # <sources> are the files that define (or include the headers that define) the models;
 # they register themselves at start-up. Every subcommand of docs/cli.md is available.
+# Works in this project, after add_subdirectory/FetchContent (with MATRX_ORM_BUILD_CLI=ON)
+# and after find_package(matrx_orm).
 function(matrx_orm_add_manage_command name)
   if(NOT ARGN)
     message(FATAL_ERROR "matrx_orm_add_manage_command(${name}): name the sources that define the models")
   endif()
-  add_executable(${name} ${MATRX_ORM_CLI_MAIN} ${ARGN})
+  get_property(main GLOBAL PROPERTY MATRX_ORM_CLI_MAIN)
+  if(NOT main OR NOT TARGET matrx::orm_cli)
+    message(FATAL_ERROR "matrx_orm_add_manage_command(${name}): matrx::orm_cli was not built "
+                        "(configure matrx-orm with -DMATRX_ORM_BUILD_CLI=ON; it needs CLI11)")
+  endif()
+  add_executable(${name} ${main} ${ARGN})
   target_link_libraries(${name} PRIVATE matrx::orm_cli)
 endfunction()

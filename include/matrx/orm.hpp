@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "matrx/orm/errors.hpp"
+#include "matrx/orm/version.hpp"
 #include "matrx/orm/log.hpp"
 #include "matrx/orm/meta/field_info.hpp"
 #include "matrx/orm/meta/foreign_key.hpp"

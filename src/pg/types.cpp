@@ -4,7 +4,13 @@
 #include <arpa/inet.h>
 
 #include <charconv>
-#include <random>
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <system_error>
+
+#include <sys/random.h>
 
 #include <fmt/format.h>
 
@@ -48,20 +54,52 @@ Uuid Uuid::parse(std::string_view text) {
   return u;
 }
 
-Uuid Uuid::random() {
-  thread_local std::mt19937_64 engine{[] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }()};
-  Uuid u;
-  for (int half = 0; half < 2; ++half) {
-    std::uint64_t r = engine();
-    for (int i = 0; i < 8; ++i) u.bytes[half * 8 + i] = static_cast<std::uint8_t>(r >> (8 * i));
+namespace {
+// The operating system's CSPRNG (getrandom(2)): unpredictable, and nothing to reseed after
+// fork(), unlike a per-thread engine whose copies in parent and child would repeat.
+void fill_random(std::uint8_t* out, std::size_t n) {
+  while (n > 0) {
+    const ssize_t got = ::getrandom(out, n, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "getrandom");
+    }
+    out += got;
+    n -= static_cast<std::size_t>(got);
   }
-  u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0F) | 0x40);  // version 4
-  u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
+}
+
+Uuid with_version(Uuid u, int version) {
+  u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0F) | (version << 4));
+  u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3F) | 0x80);  // RFC 9562 variant
   return u;
+}
+}  // namespace
+
+Uuid Uuid::random() {
+  Uuid u;
+  fill_random(u.bytes.data(), u.bytes.size());
+  return with_version(u, 4);
+}
+
+Uuid Uuid::v7() {
+  // 48 bits of Unix milliseconds, then 12 bits that count up within a millisecond (RFC 9562
+  // §6.2, method 1), so that keys made by this process sort in the order they were made; the
+  // remaining 62 bits are random. Past 4,096 keys in one millisecond the clock part runs ahead.
+  static std::atomic<std::uint64_t> last{0};
+  const auto now_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  std::uint64_t stamp = last.load(std::memory_order_relaxed), next = 0;
+  do {
+    next = std::max(now_ms << 12, stamp + 1);
+  } while (!last.compare_exchange_weak(stamp, next, std::memory_order_relaxed));
+  const std::uint64_t ms = next >> 12, counter = next & 0xFFF;
+  Uuid u;
+  fill_random(u.bytes.data() + 8, 8);
+  for (int i = 0; i < 6; ++i) u.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(ms >> (8 * (5 - i)));
+  u.bytes[6] = static_cast<std::uint8_t>(counter >> 8);
+  u.bytes[7] = static_cast<std::uint8_t>(counter & 0xFF);
+  return with_version(u, 7);
 }
 
 std::string Uuid::to_string() const {

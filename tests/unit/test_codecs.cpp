@@ -1,7 +1,13 @@
 // Codecs without a server: exact wire forms, round trips, and typed errors for bad values.
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <vector>
 #include <limits>
 #include <string>
 
@@ -117,7 +123,43 @@ TEST_CASE("uuid", "[codec]") {
   CHECK_THROWS_AS(Uuid::parse("g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), ParameterError);
   const auto r = Uuid::random();
   CHECK((r.bytes[6] >> 4) == 4);
+  CHECK((r.bytes[8] >> 6) == 2);
   CHECK(r != Uuid::random());
+}
+
+TEST_CASE("uuid v4 comes from the OS after fork(); v7 sorts in creation order and carries the time",
+          "[codec][uuid]") {
+  // A per-thread engine copied into a child repeats the parent's next values: the OS's CSPRNG
+  // does not. The child sends its UUID through a pipe.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    const auto u = Uuid::random();
+    const auto written = ::write(fds[1], u.bytes.data(), u.bytes.size());
+    ::_exit(written == 16 ? 0 : 1);
+  }
+  const auto parent = Uuid::random();
+  Uuid from_child;
+  REQUIRE(::read(fds[0], from_child.bytes.data(), 16) == 16);
+  ::waitpid(child, nullptr, 0);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  CHECK(parent != from_child);
+
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<Uuid> keys;
+  for (int i = 0; i < 10'000; ++i) keys.push_back(Uuid::v7());  // more than 4,096 in some milliseconds
+  CHECK(std::is_sorted(keys.begin(), keys.end()));
+  CHECK(std::adjacent_find(keys.begin(), keys.end()) == keys.end());
+  std::int64_t ms = 0;
+  for (int i = 0; i < 6; ++i) ms = (ms << 8) | keys.front().bytes[static_cast<std::size_t>(i)];
+  CHECK(ms >= before);
+  CHECK(ms - before < 1000);
+  CHECK((keys.front().bytes[6] >> 4) == 7);
+  CHECK((keys.front().bytes[8] >> 6) == 2);
 }
 
 TEST_CASE("numeric is exact in both forms", "[codec][numeric]") {

@@ -47,8 +47,11 @@ struct Uuid {
   /// Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (any case, hyphens optional, braces
   /// allowed). Throws ParameterError on anything else.
   static Uuid parse(std::string_view text);
-  /// A random version-4 UUID.
+  /// A random version-4 UUID, from the operating system's CSPRNG (getrandom).
   static Uuid random();
+  /// A version-7 UUID: Unix milliseconds first, so keys made later sort later (within this
+  /// process strictly, by a counter inside each millisecond); 62 random bits.
+  static Uuid v7();
   std::string to_string() const;  ///< lower-case, hyphenated
   bool is_nil() const noexcept;
   auto operator<=>(const Uuid&) const = default;
