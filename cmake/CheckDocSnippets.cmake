@@ -1,7 +1,8 @@
 cmake_minimum_required(VERSION 3.25)
 # Docs are code: every fenced block preceded by
 #   <!-- snippet: examples/quickstart.cpp crud -->
-# must equal the region between "// [crud-begin]" and "// [crud-end]" of that file.
+# must equal the region between "// [crud-begin]" and "// [crud-end]" of that file
+# (for a ```cmake or ```sh block: "# [name-begin]" and "# [name-end]").
 # Usage: cmake -DROOT=<source dir> -DDOCS="README.md;docs/models.md" -P CheckDocSnippets.cmake
 set(checked 0)
 foreach(doc IN LISTS DOCS)
@@ -20,20 +21,28 @@ foreach(doc IN LISTS DOCS)
     separate_arguments(parts UNIX_COMMAND "${spec}")
     list(GET parts 0 source)
     list(GET parts 1 name)
-    string(FIND "${rest}" "```cpp\n" fence)
-    math(EXPR body_start "${fence} + 7")
+    string(FIND "${rest}" "```" fence)
+    string(SUBSTRING "${rest}" ${fence} -1 rest)
+    string(FIND "${rest}" "\n" newline)
+    math(EXPR lang_len "${newline} - 3")
+    string(SUBSTRING "${rest}" 3 ${lang_len} lang)
+    set(comment "//")
+    if(lang STREQUAL "cmake" OR lang STREQUAL "sh")
+      set(comment "#")
+    endif()
+    math(EXPR body_start "${newline} + 1")
     string(SUBSTRING "${rest}" ${body_start} -1 rest)
     string(FIND "${rest}" "```" fence_end)
     string(SUBSTRING "${rest}" 0 ${fence_end} block)
     string(SUBSTRING "${rest}" ${fence_end} -1 rest)
 
     file(READ "${ROOT}/${source}" code)
-    string(FIND "${code}" "// [${name}-begin]\n" begin)
-    string(FIND "${code}" "// [${name}-end]" end)
+    string(FIND "${code}" "${comment} [${name}-begin]\n" begin)
+    string(FIND "${code}" "${comment} [${name}-end]" end)
     if(begin EQUAL -1 OR end EQUAL -1)
       message(FATAL_ERROR "${doc}: ${source} has no region '${name}'")
     endif()
-    string(LENGTH "// [${name}-begin]\n" marker_len)
+    string(LENGTH "${comment} [${name}-begin]\n" marker_len)
     math(EXPR begin "${begin} + ${marker_len}")
     math(EXPR len "${end} - ${begin}")
     string(SUBSTRING "${code}" ${begin} ${len} region)

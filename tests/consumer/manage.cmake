@@ -1,0 +1,3 @@
+# [manage-begin]
+matrx_orm_add_manage_command(manage models.cpp)  # ./manage makemigrations, migrate, inspect…
+# [manage-end]
