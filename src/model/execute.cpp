@@ -46,6 +46,7 @@ struct StatementContext {
   std::string_view database{};  // overrides the model's when not empty
   pg::Format format = pg::Format::binary;
   Sharing sharing = Sharing::shared;
+  std::chrono::milliseconds timeout{0};  // 0: the database's statement_timeout
 };
 
 // One coroutine frame for the whole path (the wrappers below are plain functions): each
@@ -60,17 +61,18 @@ asio::awaitable<pg::Result> execute_statement(const Statement& statement, Statem
     if (TransactionContext* tx = current_transaction(ex); tx && tx->database == db.config().name) {
       if (tx->finished)
         throw TransactionError("the transaction has already finished", ErrorContext{.database = tx->database});
-      co_return co_await execute_in(*tx, statement.sql, statement.params, ctx.format);
+      co_return co_await execute_in(*tx, statement.sql, statement.params, ctx.format, ctx.timeout);
     }
     pg::Pool& pool = db.pool(ex);
     try {
       if (ctx.sharing == Sharing::shared) {
-        if (auto ready = pool.try_acquire_shared()) co_return co_await (*ready)->execute(statement.sql, statement.params, ctx.format);
+        if (auto ready = pool.try_acquire_shared())
+          co_return co_await (*ready)->execute(statement.sql, statement.params, ctx.format, ctx.timeout);
         auto conn = co_await pool.acquire_shared();
-        co_return co_await conn->execute(statement.sql, statement.params, ctx.format);
+        co_return co_await conn->execute(statement.sql, statement.params, ctx.format, ctx.timeout);
       }
       auto conn = co_await pool.acquire();
-      co_return co_await conn->execute(statement.sql, statement.params, ctx.format);
+      co_return co_await conn->execute(statement.sql, statement.params, ctx.format, ctx.timeout);
     } catch (OrmError& e) {
       e.enrich_database(db.config().name);
       throw;
@@ -83,8 +85,10 @@ asio::awaitable<pg::Result> execute_statement(const Statement& statement, Statem
 }
 
 asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
-                                          std::string_view operation, std::string_view database) {
-  return execute_statement(statement, StatementContext{.model = &model, .operation = operation, .database = database});
+                                          std::string_view operation, std::string_view database,
+                                          std::chrono::milliseconds timeout) {
+  return execute_statement(statement,
+                           StatementContext{.model = &model, .operation = operation, .database = database, .timeout = timeout});
 }
 
 asio::awaitable<pg::Result> run_user_statement(const ModelInfo& model, const Statement& statement,
@@ -94,9 +98,10 @@ asio::awaitable<pg::Result> run_user_statement(const ModelInfo& model, const Sta
 }
 
 asio::awaitable<pg::Result> run_statement_text(const ModelInfo& model, const Statement& statement,
-                                               std::string_view operation, std::string_view database) {
-  return execute_statement(
-      statement, StatementContext{.model = &model, .operation = operation, .database = database, .format = pg::Format::text});
+                                               std::string_view operation, std::string_view database,
+                                               std::chrono::milliseconds timeout) {
+  return execute_statement(statement, StatementContext{.model = &model, .operation = operation, .database = database,
+                                                       .format = pg::Format::text, .timeout = timeout});
 }
 
 nlohmann::json json_of_column(const pg::Result& r, int row, int column) {
@@ -161,7 +166,8 @@ asio::awaitable<void> handle_chunk(const std::function<void(const pg::Result&)>&
 
 asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const Statement& statement, std::size_t chunk_rows,
                                                 std::function<void(const pg::Result&)> on_chunk,
-                                                std::string_view operation, std::string_view database) {
+                                                std::string_view operation, std::string_view database,
+                                                std::chrono::milliseconds timeout) {
   static std::atomic<std::uint64_t> cursors{0};
   if (chunk_rows == 0) throw QueryError("a stream needs a chunk size of at least one row", ErrorContext{.model = model.name});
   const std::string cursor = "matrx_stream_" + std::to_string(cursors.fetch_add(1) + 1);
@@ -183,7 +189,8 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
       // An exception leaves the connection inside the transaction: the pool rolls it back.
       co_await conn->execute("BEGIN");
     }
-    co_await conn->execute(declare, statement.params);
+    const pg::Params no_params;
+    co_await conn->execute(declare, statement.params, pg::Format::binary, timeout);
     statement_counter.fetch_add(1, std::memory_order_relaxed);
     // One FETCH ahead: the next chunk is on the wire while this one is decoded, so the
     // server reads rows while the client hydrates them (W7, docs/performance.md). At most
@@ -191,7 +198,7 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
     // waits for the FETCH instead of cancelling it, so a caller's transaction stays usable.
     const auto executor = co_await asio::this_coro::executor;
     const pg::Format format = result_format(model);
-    pg::Result chunk = co_await conn->execute(fetch, format);
+    pg::Result chunk = co_await conn->execute(fetch, no_params, format, timeout);
     while (chunk.rows() > 0) {
       rows += static_cast<std::uint64_t>(chunk.rows());
       if (static_cast<std::size_t>(chunk.rows()) < chunk_rows) {  // a short chunk is the last: nothing to fetch ahead
@@ -199,7 +206,7 @@ asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const St
         break;
       }
       auto [order, fetch_error, next, chunk_error] =
-          co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, conn->execute(fetch, format), asio::deferred),
+          co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, conn->execute(fetch, no_params, format, timeout), asio::deferred),
                                                            asio::co_spawn(executor, handle_chunk(on_chunk, chunk), asio::deferred))
               .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
       if (chunk_error) std::rethrow_exception(chunk_error);

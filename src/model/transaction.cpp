@@ -75,13 +75,16 @@ asio::awaitable<TransactionPtr> begin_transaction(std::string database) {
 }
 
 asio::awaitable<pg::Result> execute_in(TransactionContext& tx, std::string_view sql, const pg::Params& params,
-                                       pg::Format format) {
+                                       pg::Format format, std::chrono::milliseconds timeout) {
   tx.check_usable();
   try {
-    co_return co_await tx.connection->execute(sql, params, format);
+    co_return co_await tx.connection->execute(sql, params, format, timeout);
   } catch (const boost::system::system_error& e) {
     // The statement was sent and may still run: its transaction must not commit.
     if (e.code() == asio::error::operation_aborted && tx.abandoned.empty()) tx.abandoned = std::string(sql);
+    throw;
+  } catch (const StatementTimeoutError&) {
+    if (tx.abandoned.empty()) tx.abandoned = std::string(sql);  // the same: abandoned at its deadline
     throw;
   }
 }

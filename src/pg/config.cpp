@@ -35,6 +35,7 @@ ConnectOptions DatabaseConfig::connect_options() const {
   o.connect_timeout = connect_timeout;
   o.cancel_mode = cancel_mode;
   o.cancel_timeout = cancel_timeout;
+  o.statement_timeout = statement_timeout;
   o.pooler_mode = pooler_mode;
   o.statement_cache_size = statement_cache_size;
   return o;
@@ -82,6 +83,7 @@ void DatabaseConfig::validate() const {
     fail(fmt::format("sslmode '{}' is not one of disable, allow, prefer, require, verify-ca, verify-full", sslmode));
   if (connect_timeout.count() <= 0) fail("connect_timeout must be positive");
   if (cancel_timeout.count() <= 0) fail("cancel_timeout must be positive");
+  if (statement_timeout.count() < 0) fail("statement_timeout must be 0 (none) or positive");
   if (pool.max_size == 0) fail("pool.max_size must be at least 1");
   if (pool.min_size > pool.max_size) fail("pool.min_size must not exceed pool.max_size");
   if (pool.acquire_timeout.count() <= 0) fail("pool.acquire_timeout must be positive");

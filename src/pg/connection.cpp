@@ -71,6 +71,8 @@ struct ExecRequest {
   bool finished = false;      // its outcome is decided; delivery follows outside the lock
   bool outside_block = false; // sent while no transaction block could be open (resend_if_stale)
   bool resent = false;        // already sent again once after a stale plan
+  std::chrono::milliseconds timeout{0};  // per call; 0: the connection's statement_timeout
+  std::unique_ptr<boost::asio::steady_timer> deadline;  // armed when a timeout applies
   ~ExecRequest() { if (result) PQclear(result); }
 };
 using RequestPtr = std::shared_ptr<ExecRequest>;
@@ -130,6 +132,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
         pid_(PQbackendPID(conn)), socket_fd_(PQsocket(conn)),
         statements_(mode_ == PoolerMode::transaction ? 0 : options.statement_cache_size),
         cancel_mode_(options.cancel_mode), cancel_timeout_(options.cancel_timeout),
+        statement_timeout_(options.statement_timeout),
         max_result_bytes_(options.max_result_bytes) {
     if (max_result_bytes_ > 0) received_at_last_result_ = tcp_bytes_received();
     if (PQconninfoOption* info = PQconninfo(conn_)) {
@@ -152,6 +155,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   int pid() const noexcept { return pid_; }
   std::size_t largest_message() const noexcept { return largest_message_.load(std::memory_order_relaxed); }
   PoolerMode mode() const noexcept { return mode_; }
+  std::chrono::milliseconds statement_timeout() const noexcept { return statement_timeout_; }
   std::string parameter(const char* name) {
     std::lock_guard lock(mutex_);
     if (!conn_) return {};
@@ -188,25 +192,29 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     pump();
   }
 
-  void abandon(const RequestPtr& req) {
+  // The caller gave up on `req` (cancellation), or its deadline `timed_out` passed. Either way
+  // it is abandoned: never delivered, cancelled on the server.
+  void abandon(const RequestPtr& req, std::chrono::milliseconds timed_out = {}) {
     Locked lock(*this, false);
     if (req->finished || !req->completion || req->completion->done()) return;
+    // Built only now: the caller's Params are alive while its call has not completed.
+    const std::exception_ptr why = timed_out.count() > 0 ? timeout_error(*req, timed_out) : nullptr;
     for (auto it = queued_.begin(); it != queued_.end(); ++it) {
       if (*it == req) {
         queued_.erase(it);
         --pending_;
-        complete_aborted(req);
+        complete_aborted(req, why);
         notify_if_idle();
         return;
       }
     }
     if (copy_ == req) {  // end the COPY with an error: the server rolls its rows back
       copy_abandoned_ = true;
-      complete_aborted(req);
+      complete_aborted(req, why);
       return;
     }
     if (in_flight_.abandon_if([&](const RequestPtr& r) { return r == req; })) {
-      complete_aborted(req);
+      complete_aborted(req, why);
       maybe_cancel();
     }
   }
@@ -278,10 +286,20 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
     return std::make_exception_ptr(ConnectionError(std::move(message), std::move(ctx)));
   }
 
-  void complete_aborted(const RequestPtr& req) {
+  static std::exception_ptr timeout_error(const ExecRequest& req, std::chrono::milliseconds timeout) {
+    ErrorContext ctx{.operation = "query", .sql = req.sql,
+                     .hint = "raise the timeout (QuerySet::timeout, DatabaseConfig::statement_timeout) or make the "
+                             "statement faster"};
+    if (req.params) ctx.params = req.params->render();
+    return std::make_exception_ptr(StatementTimeoutError(
+        fmt::format("the statement did not finish within its {} ms timeout; it was cancelled", timeout.count()),
+        std::move(ctx)));
+  }
+
+  void complete_aborted(const RequestPtr& req, std::exception_ptr why = nullptr) {
     if (!req->completion) return;
-    req->completion->complete(
-        std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted, "query cancelled")), {});
+    if (!why) why = std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted, "query cancelled"));
+    req->completion->complete(std::move(why), {});
   }
 
   // Why a new query cannot run: what broke the connection (and its SQLSTATE, kept by the
@@ -850,6 +868,7 @@ class ConnectionCore : public std::enable_shared_from_this<ConnectionCore> {
   int cancels_running_ = 0;
   CancelMode cancel_mode_;
   std::chrono::milliseconds cancel_timeout_;
+  std::chrono::milliseconds statement_timeout_;
   std::size_t max_result_bytes_;
   std::uint64_t received_at_last_result_ = 0;  // TCP_INFO's count when the last result arrived
   std::atomic<std::size_t> largest_message_{0};  // libpq's buffers keep this size until closed
@@ -909,6 +928,8 @@ asio::awaitable<Connection> Connection::connect(ConnectOptions options) {
 asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, ConnectOptions options) {
   if (options.connect_timeout.count() <= 0) throw ConfigurationError("connect_timeout must be positive");
   if (options.cancel_timeout.count() <= 0) throw ConfigurationError("cancel_timeout must be positive");
+  if (options.statement_timeout.count() < 0)
+    throw ConfigurationError("statement_timeout must be 0 (none) or positive");
   std::vector<const char*> keys, values;
   if (!options.conninfo.empty()) { keys.push_back("dbname"); values.push_back(options.conninfo.c_str()); }
   for (const auto& [k, v] : options.keywords) { keys.push_back(k.c_str()); values.push_back(v.c_str()); }
@@ -967,6 +988,23 @@ asio::awaitable<Connection> Connection::connect(asio::any_io_executor ex, Connec
 }
 
 namespace {
+// A timer on the connection's executor abandons the request at its deadline, under the
+// connection's lock like any cancellation (so it cannot race the result). Weak references: a
+// request that finished first is gone, or found finished, and nothing happens.
+void arm_deadline(const std::shared_ptr<detail::ConnectionCore>& core, const std::shared_ptr<detail::ExecRequest>& req) {
+  const auto timeout = req->timeout.count() > 0 ? req->timeout : core->statement_timeout();
+  if (timeout.count() <= 0) return;
+  req->deadline = std::make_unique<asio::steady_timer>(core->executor(), timeout);
+  std::weak_ptr<detail::ExecRequest> weak = req;
+  std::weak_ptr<detail::ConnectionCore> weak_core = core;
+  req->deadline->async_wait([weak_core, weak, timeout](boost::system::error_code ec) {
+    if (ec) return;
+    auto c = weak_core.lock();
+    auto r = weak.lock();
+    if (c && r) c->abandon(r, timeout);
+  });
+}
+
 // Hands a request to the connection (sent from this thread) and completes with its result;
 // cancellation abandons it. A plain function, not a coroutine: the caller's co_await is the only
 // frame (each frame the hot path avoids is an allocation).
@@ -987,6 +1025,7 @@ asio::awaitable<Result> submit_request(std::shared_ptr<detail::ConnectionCore> c
         if (c && r) c->abandon(r);
       });
     }
+    arm_deadline(core, req);
     core->submit(req);
   };
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(initiation,
@@ -1000,6 +1039,17 @@ asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& 
   req->sql.assign(sql);
   req->params = params.empty() ? nullptr : &params;
   req->format = result_format;
+  return submit_request(core_, std::move(req));
+}
+
+asio::awaitable<Result> Connection::execute(std::string_view sql, const Params& params, Format result_format,
+                                            std::chrono::milliseconds timeout) {
+  if (!core_) throw ConnectionError("execute() on a closed or moved-from connection");
+  auto req = std::make_shared<detail::ExecRequest>();
+  req->sql.assign(sql);
+  req->params = params.empty() ? nullptr : &params;
+  req->format = result_format;
+  req->timeout = timeout;
   return submit_request(core_, std::move(req));
 }
 

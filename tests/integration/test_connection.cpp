@@ -667,3 +667,34 @@ TEST_CASE("copy_in leaves pipeline mode for the COPY while other callers' querie
     CHECK(c.transaction_state() == test::pg::TransactionState::idle);
   });
 }
+
+TEST_CASE("statement_timeout: a deadline per connection and per call, the statement cancelled on the server",
+          "[db][connection][timeout]") {
+  test::run([]() -> awaitable<void> {
+    auto options = test::db_options();
+    options.statement_timeout = 100ms;
+    auto c = co_await test::pg::Connection::connect(options);
+    const auto start = std::chrono::steady_clock::now();
+    std::string hint;
+    try {
+      co_await c.execute("SELECT pg_sleep(2)");
+    } catch (const orm::StatementTimeoutError& e) {
+      hint = e.context().hint;
+    }
+    CHECK(hint.find("statement_timeout") != std::string::npos);
+    CHECK(test::ms_since(start) < 450);
+    // The same connection answers at once: the sleep was cancelled, not waited out.
+    const auto next = co_await c.execute("SELECT 1");
+    CHECK(next.get<int>(0, 0) == 1);
+    CHECK(test::ms_since(start) < 1500);
+
+    // A call's own timeout replaces the connection's.
+    const test::pg::Params none;
+    const auto slow = co_await c.execute("SELECT pg_sleep(0.3)::text", none, test::pg::Format::text, 3000ms);
+    CHECK(slow.rows() == 1);
+
+    auto bad = test::db_options();
+    bad.statement_timeout = -1ms;
+    CHECK_THROWS_AS(co_await test::pg::Connection::connect(bad), orm::ConfigurationError);
+  });
+}

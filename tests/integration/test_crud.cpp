@@ -426,6 +426,74 @@ TEST_CASE("transaction: a statement abandoned inside a transaction is never stor
   });
 }
 
+TEST_CASE("deadlines: QuerySet::timeout and DatabaseConfig::statement_timeout stop the statement on the server; "
+          "inside a transaction only a rollback remains",
+          "[db][timeout]") {
+  test::SchemaDatabase db("deadline");
+  test::run([&]() -> awaitable<void> {
+    co_await tables(db);
+    // Setting a user's age to 99 takes half a second.
+    co_await db.execute("CREATE FUNCTION slow_update() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "IF NEW.age = 99 THEN PERFORM pg_sleep(0.5); END IF; RETURN NEW; END $$");
+    co_await db.execute("CREATE TRIGGER slow_update BEFORE UPDATE ON \"user\" FOR EACH ROW EXECUTE FUNCTION slow_update()");
+    co_await add_user("zed");
+    const auto zed = orm::objects<User>().filter(col<&User::username> == "zed");
+    auto age_of_zed = [&]() -> awaitable<std::int32_t> {
+      const User u = co_await zed.get();
+      co_return u.age;
+    };
+    // No UPDATE of this schema is still running on the server: the cancel was delivered.
+    auto updates_running = [&]() -> awaitable<std::int64_t> {
+      auto c = co_await test::pg::Connection::connect(test::db_options());
+      const auto r = co_await c.execute(
+          "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'UPDATE%' AND pid <> pg_backend_pid()");
+      co_return r.get<std::int64_t>(0, 0);
+    };
+
+    // A per-query timeout: the call fails at 100 ms with a QueryCanceledError that says why.
+    auto start = std::chrono::steady_clock::now();
+    std::string message;
+    try {
+      co_await zed.timeout(std::chrono::milliseconds(100)).update_count("age", 99);
+    } catch (const orm::StatementTimeoutError& e) {
+      message = e.what();
+    }
+    CHECK(test::ms_since(start) < 450);
+    CHECK_THAT(message, Catch::Contains("100 ms timeout") && Catch::Contains("UPDATE"));
+    co_await test::sleep_for(std::chrono::milliseconds(100));
+    const auto running = co_await updates_running();
+    CHECK(running == 0);
+    const auto age_after_timeout = co_await age_of_zed();
+    CHECK(age_after_timeout != 99);
+    CHECK_THROWS_AS(zed.timeout(std::chrono::milliseconds(0)), orm::QueryError);
+
+    // A database's statement_timeout applies to every statement the ORM runs there…
+    test::pg::DatabaseConfig strict{.name = "deadline_strict"};
+    strict.url = fmt::format("options='-c search_path={},public'", db.schema);
+    strict.statement_timeout = std::chrono::milliseconds(100);
+    test::pg::register_database(strict);
+    const auto strict_zed = zed.using_database("deadline_strict");
+    CHECK_THROWS_AS(co_await strict_zed.update_count("age", 99), orm::QueryCanceledError);
+    // …unless a query sets its own.
+    const auto updated = co_await strict_zed.timeout(std::chrono::milliseconds(5000)).update_count("age", 99);
+    CHECK(updated == 1);
+    test::pg::unregister_database("deadline_strict");
+
+    // Inside a transaction a timed-out statement was abandoned: a body that swallows the error
+    // cannot commit, and nothing of the transaction is stored.
+    auto body = [&]() -> awaitable<void> {
+      co_await add_user("before_timeout");
+      try {
+        co_await zed.timeout(std::chrono::milliseconds(100)).update_count("age", 99);
+      } catch (const orm::StatementTimeoutError&) {
+      }
+    };
+    CHECK_THROWS_WITH(co_await orm::transaction(body()), Catch::Contains("abandoned"));
+    const auto stored = co_await orm::objects<User>().filter(col<&User::username> == "before_timeout").count();
+    CHECK(stored == 0);
+  });
+}
+
 TEST_CASE("transaction: a COMMIT whose wait is cancelled is CommitOutcomeUnknown, not operation_aborted",
           "[db][transaction][cancel]") {
   test::SchemaDatabase db("tx");

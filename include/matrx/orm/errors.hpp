@@ -104,6 +104,10 @@ MATRX_ORM_DECLARE_ERROR(CommitOutcomeUnknown, TransactionError)
 MATRX_ORM_DECLARE_ERROR(ReadOnlyError, TransactionError)
 /// SQLSTATE 57014: the statement was cancelled (client cancel or statement_timeout).
 MATRX_ORM_DECLARE_ERROR(QueryCanceledError, DatabaseError)
+/// A statement's client-side deadline passed (ConnectOptions::statement_timeout,
+/// DatabaseConfig::statement_timeout, QuerySet::timeout): the call failed at once and the
+/// statement was cancelled on the server.
+MATRX_ORM_DECLARE_ERROR(StatementTimeoutError, QueryCanceledError)
 /// A result grew past ConnectOptions::max_result_bytes; its connection was discarded.
 MATRX_ORM_DECLARE_ERROR(ResultTooLargeError, DatabaseError)
 /// No connection could be acquired within the pool's acquire timeout.

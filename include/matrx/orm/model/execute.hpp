@@ -19,9 +19,11 @@ namespace matrx::orm::detail {
 /// (orm::text_results), else binary.
 pg::Format result_format(const ModelInfo& model) noexcept;
 
-/// `database` overrides the model's database when not empty (QuerySet::using_database).
+/// `database` overrides the model's database when not empty (QuerySet::using_database);
+/// `timeout` the database's statement_timeout when positive (QuerySet::timeout).
 boost::asio::awaitable<pg::Result> run_statement(const ModelInfo& model, const Statement& statement,
-                                                  std::string_view operation, std::string_view database = {});
+                                                  std::string_view operation, std::string_view database = {},
+                                                  std::chrono::milliseconds timeout = {});
 
 /// run_statement on a connection of its own, never shared with concurrent statements: for
 /// SQL the ORM did not write (it may be BEGIN or SET).
@@ -30,7 +32,8 @@ boost::asio::awaitable<pg::Result> run_user_statement(const ModelInfo& model, co
 
 /// run_statement with text-format results (for values whose type the caller does not know).
 boost::asio::awaitable<pg::Result> run_statement_text(const ModelInfo& model, const Statement& statement,
-                                                       std::string_view operation, std::string_view database = {});
+                                                       std::string_view operation, std::string_view database = {},
+                                                       std::chrono::milliseconds timeout = {});
 
 /// A text-format result value as JSON by its column type: integers and floats as numbers,
 /// numeric as an exact string, NULL as null.
@@ -53,7 +56,8 @@ boost::asio::awaitable<std::vector<pg::Result>> run_in_transaction(const ModelIn
 boost::asio::awaitable<std::uint64_t> stream_statement(const ModelInfo& model, const Statement& statement,
                                                        std::size_t chunk_rows,
                                                        std::function<void(const pg::Result&)> on_chunk,
-                                                       std::string_view operation, std::string_view database = {});
+                                                       std::string_view operation, std::string_view database = {},
+                                                       std::chrono::milliseconds timeout = {});
 
 /// get()'s check, out of line (one copy for every model): true when `r` has exactly one
 /// row; false for none when `or_none`; otherwise DoesNotExist or MultipleObjectsReturned

@@ -206,7 +206,7 @@ class QuerySet {
     SelectSpec s = spec_;
     s.nearest->select_distance = true;
     const Statement st = compile_select(s);
-    pg::Result r = co_await detail::run_statement(*spec_.model, st, "nearest", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, st, "nearest", database_, timeout_);
     const auto columns = detail::column_map(*spec_.model, s.columns);
     const int distance_column = r.columns() - 1;
     std::vector<std::pair<M, double>> out(static_cast<std::size_t>(r.rows()));
@@ -301,12 +301,23 @@ class QuerySet {
     c.database_ = std::move(name);
     return c;
   }
+  /// A deadline for each statement this query runs, replacing the database's
+  /// statement_timeout: past it the call throws StatementTimeoutError and the statement is
+  /// cancelled on the server (inside a transaction, that transaction can then only roll back).
+  /// A stream (for_each_chunk) applies it to each FETCH.
+  QuerySet timeout(std::chrono::milliseconds limit) const {
+    if (limit.count() <= 0)
+      throw QueryError("timeout() needs a positive duration", ErrorContext{.model = spec_.model->name, .operation = "timeout"});
+    QuerySet c = *this;
+    c.timeout_ = limit;
+    return c;
+  }
 
   // ---- terminal operations ----------------------------------------------------------------
   boost::asio::awaitable<std::vector<M>> all() const {
     check_rows_are_objects("all");
     const Statement s = compile_select(spec_);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "all", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "all", database_, timeout_);
     co_return detail::hydrate_all<M>(r, spec_.columns);
   }
   /// Streams the rows through a server-side cursor: `on_chunk(std::vector<M>&)` gets at most
@@ -323,7 +334,7 @@ class QuerySet {
       for (int row = 0; row < r.rows(); ++row) detail::hydrate(r, row, buffer[static_cast<std::size_t>(row)], columns);
       on_chunk(buffer);
     };
-    co_return co_await detail::stream_statement(*spec_.model, s, chunk_rows, each, "for_each_chunk", database_);
+    co_return co_await detail::stream_statement(*spec_.model, s, chunk_rows, each, "for_each_chunk", database_, timeout_);
   }
   /// The first row (in the query's order), or nothing.
   boost::asio::awaitable<std::optional<M>> first() const {
@@ -341,7 +352,7 @@ class QuerySet {
   boost::asio::awaitable<std::vector<Annotated<M>>> all_annotated() const {
     check_rows_are_objects("all_annotated");
     const Statement s = compile_select(spec_);
-    pg::Result r = co_await detail::run_statement_text(*spec_.model, s, "all_annotated", database_);
+    pg::Result r = co_await detail::run_statement_text(*spec_.model, s, "all_annotated", database_, timeout_);
     std::vector<std::string> aliases;
     for (const auto& a : spec_.annotations) aliases.push_back(a.alias);
     const auto columns = detail::column_map(*spec_.model, spec_.columns);
@@ -358,7 +369,7 @@ class QuerySet {
   boost::asio::awaitable<M> get() const {
     check_rows_are_objects("get");
     const Statement s = compile_get(spec_);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_, timeout_);
     detail::expect_single_row(r, *spec_.model, s, false);
     co_return detail::hydrate_row<M>(r, 0, spec_.columns);
   }
@@ -366,18 +377,18 @@ class QuerySet {
   boost::asio::awaitable<std::optional<M>> get_or_none() const {
     check_rows_are_objects("get_or_none");
     const Statement s = compile_get(spec_);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "get", database_, timeout_);
     if (!detail::expect_single_row(r, *spec_.model, s, true)) co_return std::nullopt;
     co_return detail::hydrate_row<M>(r, 0, spec_.columns);
   }
   boost::asio::awaitable<std::int64_t> count() const {
     const Statement s = compile_count(spec_);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "count", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "count", database_, timeout_);
     co_return r.get<std::int64_t>(0, 0);
   }
   boost::asio::awaitable<bool> exists() const {
     const Statement s = compile_exists(spec_);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "exists", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "exists", database_, timeout_);
     co_return r.get<bool>(0, 0);
   }
   /// UPDATE the matching rows; returns the count and the updated rows:
@@ -399,7 +410,7 @@ class QuerySet {
   }
   boost::asio::awaitable<UpdateResult<M>> update(std::vector<FieldUpdate> values) const {
     const Statement s = compile_update(spec_, assignments(values), true);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_, timeout_);
     UpdateResult<M> result{r.affected_rows(), detail::hydrate_all<M>(r)};
     co_await detail::cache_after_write(result.rows.data(), result.rows.size(), false);  // evict: may be many rows
     co_return result;
@@ -415,14 +426,14 @@ class QuerySet {
   }
   boost::asio::awaitable<std::int64_t> update_count(std::vector<FieldUpdate> values) const {
     const Statement s = compile_update(spec_, assignments(values), false);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "update", database_, timeout_);
     co_await detail::cache_after_filtered_write<M>(spec_.where);
     co_return r.affected_rows();
   }
   /// DELETE the matching rows; returns how many were deleted.
   boost::asio::awaitable<std::int64_t> remove() const {
     const Statement s = compile_delete(spec_);
-    pg::Result r = co_await detail::run_statement(*spec_.model, s, "delete", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, s, "delete", database_, timeout_);
     co_await detail::cache_after_unknown_write<M>();
     co_return r.affected_rows();
   }
@@ -434,7 +445,7 @@ class QuerySet {
     SelectSpec s = spec_;
     s.columns = {Column<Members>::index()...};
     const Statement st = compile_select(s);
-    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values_list", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values_list", database_, timeout_);
     std::vector<std::tuple<typename Column<Members>::Stored...>> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int row = 0; row < r.rows(); ++row)
@@ -448,7 +459,7 @@ class QuerySet {
     SelectSpec s = spec_;
     s.columns = {Column<Member>::index()};
     const Statement st = compile_select(s);
-    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values_flat", database_);
+    pg::Result r = co_await detail::run_statement(*spec_.model, st, "values_flat", database_, timeout_);
     std::vector<typename Column<Member>::Stored> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int row = 0; row < r.rows(); ++row) out.push_back(r.get<typename Column<Member>::Stored>(row, 0));
@@ -485,8 +496,8 @@ class QuerySet {
     const Statement st = compile_select(s);
     // (No co_await inside ?: — g++ 12 miscompiles it.)
     pg::Result r;
-    if (s.annotations.empty()) r = co_await detail::run_statement(m, st, "values", database_);
-    else r = co_await detail::run_statement_text(m, st, "values", database_);
+    if (s.annotations.empty()) r = co_await detail::run_statement(m, st, "values", database_, timeout_);
+    else r = co_await detail::run_statement_text(m, st, "values", database_, timeout_);
     std::vector<int> field_columns(m.fields.size(), -1);
     for (auto f : fields) field_columns[f] = r.column_index(m.fields[f].name);
     std::vector<nlohmann::json> out;
@@ -515,7 +526,7 @@ class QuerySet {
                                        query::resolve(aggregates.node(), *spec_.model, nullptr)}),
      ...);
     const Statement st = compile_aggregate(spec_, specs);
-    pg::Result r = co_await detail::run_statement_text(*spec_.model, st, "aggregate", database_);
+    pg::Result r = co_await detail::run_statement_text(*spec_.model, st, "aggregate", database_, timeout_);
     nlohmann::json out = nlohmann::json::object();
     for (int c = 0; c < r.columns(); ++c) out[std::string(r.column_name(c))] = detail::json_of_column(r, 0, c);
     co_return out;
@@ -524,6 +535,8 @@ class QuerySet {
   const SelectSpec& spec() const noexcept { return spec_; }
   /// The database chosen with using_database(), or "" for the model's.
   const std::string& database() const noexcept { return database_; }
+  /// The timeout chosen with timeout(), or 0 for the database's statement_timeout.
+  std::chrono::milliseconds timeout() const noexcept { return timeout_; }
   /// The SELECT this QuerySet runs (for logging and tests).
   Statement sql() const { return compile_select(spec_); }
 
@@ -579,6 +592,7 @@ class QuerySet {
 
   SelectSpec spec_;
   std::string database_;
+  std::chrono::milliseconds timeout_{0};
 };
 
 /// A QuerySet that loads only some fields (from only() or defer()).
@@ -593,7 +607,7 @@ class PartialQuerySet {
     for (std::size_t i = 0; i < keep_.size(); ++i)
       if (keep_[i]) s.columns.push_back(i);
     const Statement st = compile_select(s);
-    pg::Result r = co_await detail::run_statement(*s.model, st, "all", query_.database());
+    pg::Result r = co_await detail::run_statement(*s.model, st, "all", query_.database(), query_.timeout());
     co_return Partial<M>{detail::hydrate_all<M>(r, s.columns), keep_};
   }
   /// The SELECT this runs.

@@ -66,7 +66,7 @@ boost::asio::awaitable<TransactionPtr> begin_transaction(std::string database);
 /// Runs one statement on the transaction's connection: TransactionError when an earlier one
 /// was abandoned; a caller that stops waiting (operation_aborted) marks it abandoned.
 boost::asio::awaitable<pg::Result> execute_in(TransactionContext& tx, std::string_view sql, const pg::Params& params,
-                                              pg::Format format);
+                                              pg::Format format, std::chrono::milliseconds timeout = {});
 boost::asio::awaitable<void> commit_transaction(TransactionPtr tx);
 boost::asio::awaitable<void> rollback_transaction(TransactionPtr tx) noexcept;
 boost::asio::awaitable<std::string> create_savepoint(TransactionContext& tx);

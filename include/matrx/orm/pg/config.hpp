@@ -35,6 +35,9 @@ struct DatabaseConfig {
   std::chrono::milliseconds connect_timeout{10'000};
   CancelMode cancel_mode = CancelMode::request;  ///< see ConnectOptions::cancel_mode
   std::chrono::milliseconds cancel_timeout{5'000};  ///< see ConnectOptions::cancel_timeout
+  /// Deadline for every statement the ORM runs on this database; 0 = none. See
+  /// ConnectOptions::statement_timeout; QuerySet::timeout() sets one per query.
+  std::chrono::milliseconds statement_timeout{0};
   PoolConfig pool{};
   PoolerMode pooler_mode = PoolerMode::session;
   std::size_t statement_cache_size = 256;  ///< per connection; 0 = unnamed statements only

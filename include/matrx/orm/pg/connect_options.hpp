@@ -41,6 +41,13 @@ struct ConnectOptions {
   /// Bound on one cancel request: connecting to the server, sending, and its answer. A request
   /// that does not complete in time discards the connection. Must be positive.
   std::chrono::milliseconds cancel_timeout{5'000};
+  /// A deadline for every statement on this connection, counted from the call (time queued
+  /// behind other statements included); 0 = none. At the deadline the call fails with
+  /// StatementTimeoutError and the statement is abandoned like a cancelled call: a cancel
+  /// request stops it on the server (cancel_mode, cancel_timeout), and a transaction it was
+  /// part of can only roll back. A per-call timeout (Connection::execute, QuerySet::timeout)
+  /// replaces it. Works behind PgBouncer, unlike the server's statement_timeout setting.
+  std::chrono::milliseconds statement_timeout{0};
   /// Largest result accepted, in bytes received; 0 = no limit. A result that grows past it
   /// fails with ResultTooLargeError and its connection is discarded, before it is all in memory.
   std::size_t max_result_bytes = 0;

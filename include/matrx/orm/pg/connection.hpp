@@ -62,6 +62,11 @@ class Connection {
 
   /// A statement without parameters, with the result format chosen.
   boost::asio::awaitable<Result> execute(std::string_view sql, Format result_format);
+  /// execute() with its own deadline instead of ConnectOptions::statement_timeout (0: that
+  /// default). Past it, the call throws StatementTimeoutError and the statement is cancelled
+  /// on the server, as when the caller cancels it.
+  boost::asio::awaitable<Result> execute(std::string_view sql, const Params& params, Format result_format,
+                                         std::chrono::milliseconds timeout);
 
   /// Reads whatever the server sent an idle connection (an error, EOF) and tells whether
   /// the connection is still usable. Cheap: one zero-timeout poll().
