@@ -46,6 +46,7 @@ foreach(doc IN LISTS DOCS)
     math(EXPR begin "${begin} + ${marker_len}")
     math(EXPR len "${end} - ${begin}")
     string(SUBSTRING "${code}" ${begin} ${len} region)
+    string(REGEX REPLACE "[ \t]+$" "" region "${region}")  # the end marker's indentation
     if(NOT block STREQUAL region)
       message(FATAL_ERROR "${doc}: the snippet '${name}' differs from ${source}; copy the region over")
     endif()
