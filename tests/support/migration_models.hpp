@@ -44,6 +44,7 @@ struct Project {
   std::optional<nlohmann::json> settings{};
   std::optional<orm::Vector> embedding{};
 };
+// [project-begin]
 MATRX_MODEL(Project,
             orm::table("projects").database("migrations").many_to_many("watchers", "Account")
                 .index({.columns = {"owner_id", "name"}})
@@ -57,6 +58,7 @@ MATRX_MODEL(Project,
             (labels),
             (settings),
             (embedding, orm::dimensions(3)))
+// [project-end]
 
 struct Task {
   orm::Uuid project_id{};

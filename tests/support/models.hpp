@@ -90,6 +90,7 @@ MATRX_MODEL(Ticket, orm::defaults(),
             (serial, orm::default_fn(next_serial)))
 
 // An abstract model: its fields (with their options) are inherited; it has no table.
+// [abstract-begin]
 struct Timestamped {
   orm::Timestamp created_at{};
   orm::Timestamp updated_at{};
@@ -105,5 +106,6 @@ struct Note : Timestamped {
 MATRX_MODEL_EXTENDS(Note, Timestamped, orm::defaults(),
                     (id, orm::primary_key, orm::identity),
                     (body, orm::unique))
+// [abstract-end]
 
 }  // namespace testmodels
