@@ -135,8 +135,8 @@ asio::awaitable<void> tour() {
       n_comments += post.related("comments").size();
       n_tags += post.related("tags").size();
       for (const orm::RelatedObject& comment : post.related("comments"))
-        for (const Comment& parent : comment.related_as<Comment>("parent"))
-          std::cout << "'" << comment.as<Comment>().body << "' replies to '" << parent.body << "' on "
+        for (const Comment& replied_to : comment.related_as<Comment>("parent"))
+          std::cout << "'" << comment.as<Comment>().body << "' replies to '" << replied_to.body << "' on "
                     << post.as<Post>().title << "\n";
     }
     std::cout << tree.objects[i].name << ": " << tree.related(i, "posts.author_id").size() << " posts, " << n_comments

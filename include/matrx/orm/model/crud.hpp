@@ -259,7 +259,7 @@ const BulkOps& bulk_ops() {
             const ModelInfo& m = model_info<M>();
             for_each_field<M>([&](const auto& f, std::size_t i) {
               if (m.fields[i].has_server_default())
-                for (std::size_t k = 0; k < n; ++k) unset[i] += is_unset(objs[k].*(f.member)) ? 1 : 0;
+                for (std::size_t k = 0; k < n; ++k) unset[i] += is_unset(objs[k].*(f.member)) ? 1u : 0u;
             });
           },
       .copy_encoding =

@@ -88,8 +88,8 @@ class RelatedObject {
 template <Described M>
 class Prefetched {
  public:
-  Prefetched(std::vector<M> objects, std::shared_ptr<const detail::PrefetchGraph> graph)
-      : objects(std::move(objects)), graph_(std::move(graph)) {}
+  Prefetched(std::vector<M> loaded, std::shared_ptr<const detail::PrefetchGraph> graph)
+      : objects(std::move(loaded)), graph_(std::move(graph)) {}
 
   std::vector<M> objects;
 

@@ -40,8 +40,8 @@ namespace matrx::orm {
 template <Described M>
 class Annotated {
  public:
-  Annotated(M object, pg::Result result, int row, std::vector<std::string> aliases)
-      : object(std::move(object)), result_(std::move(result)), row_(row), aliases_(std::move(aliases)) {}
+  Annotated(M row_object, pg::Result result, int row, std::vector<std::string> aliases)
+      : object(std::move(row_object)), result_(std::move(result)), row_(row), aliases_(std::move(aliases)) {}
   M object;
 
   template <class T>

@@ -148,8 +148,8 @@ boost::asio::awaitable<std::vector<From>> fetch_ifk(const M& obj, std::string re
   const FieldInfo& referenced = detail::referenced_field(f, model_info<From>());
   Param key = detail::member_param(obj, referenced.name, f);
   if (key.null) co_return std::vector<From>{};
-  const std::size_t index = *model_info<From>().index_of(f.name);
-  const QuerySet<From> rows = objects<From>().filter(Where<From>(query::make_leaf(query::Op::eq, index, {std::move(key)})));
+  const std::size_t field = *model_info<From>().index_of(f.name);
+  const QuerySet<From> rows = objects<From>().filter(Where<From>(query::make_leaf(query::Op::eq, field, {std::move(key)})));
   co_return co_await rows.all();
 }
 
@@ -277,8 +277,8 @@ boost::asio::awaitable<std::vector<std::vector<From>>> prefetch_ifk(const std::v
   const FieldInfo& f = detail::foreign_key_field<From, M>(from_field);
   const FieldInfo& referenced = detail::referenced_field(f, model_info<From>());
   auto keys = detail::members_array(objs, referenced.name);
-  const std::size_t index = *model_info<From>().index_of(f.name);
-  const QuerySet<From> rows_qs = objects<From>().filter(Where<From>(query::make_leaf(query::Op::in, index, {std::move(*keys)})));
+  const std::size_t field = *model_info<From>().index_of(f.name);
+  const QuerySet<From> rows_qs = objects<From>().filter(Where<From>(query::make_leaf(query::Op::in, field, {std::move(*keys)})));
   const std::vector<From> rows = co_await rows_qs.all();
   std::unordered_map<std::string, std::vector<std::size_t>> positions;
   for (std::size_t i = 0; i < objs.size(); ++i)
