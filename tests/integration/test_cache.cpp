@@ -22,7 +22,7 @@ awaitable<std::int32_t> cached_age(std::int64_t id) {
 }
 }  // namespace
 
-TEST_CASE("get by primary key is served from the cache; use_cache = false reads the database", "[db][cache]") {
+TEST_CASE("get by primary key is served from the cache, use_cache = false reads the database", "[db][cache]") {
   test::SchemaDatabase db("cache_hits");
   test::run([&]() -> awaitable<void> {
     co_await testdata::tables(db);

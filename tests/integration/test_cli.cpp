@@ -112,7 +112,7 @@ TEST_CASE("8 concurrent matrx-orm migrate processes on an empty database apply e
   });
 }
 
-TEST_CASE("a migrate process killed with SIGKILL mid-migration leaves no lock and no trace; the next run succeeds",
+TEST_CASE("a migrate process killed with SIGKILL mid-migration leaves no lock and no trace, the next run succeeds",
           "[db][cli]") {
   test::FreshDatabase db("cli_kill", "migrations");
   testsupport::TempDir dir("cli_kill");
@@ -232,7 +232,7 @@ TEST_CASE("model-first through a manage command: --check, makemigrations, migrat
   CHECK(run(manage("makemigrations --check " + common)).exit_code == orm::cli::drift);
 }
 
-TEST_CASE("exit codes: usage, lock timeout, checksum, dirty no-transaction migration and resolve; pooler refusal",
+TEST_CASE("exit codes: usage, lock timeout, checksum, dirty no-transaction migration and resolve, pooler refusal",
           "[db][cli]") {
   test::FreshDatabase db("cli_codes", "migrations");
   testsupport::TempDir dir("cli_codes");
@@ -301,7 +301,7 @@ TEST_CASE("exit codes: usage, lock timeout, checksum, dirty no-transaction migra
   CHECK_THAT(pooled.text, Catch::Contains("connection pooler") && Catch::Contains("direct connection"));
 }
 
-TEST_CASE("inspect --out, --dry-run and stub schemas; migrate --rebuild regenerates only when something was applied",
+TEST_CASE("inspect --out, --dry-run and stub schemas, migrate --rebuild regenerates only when something was applied",
           "[db][cli][introspection]") {
   test::FreshDatabase db("cli_inspect", "inspected");
   testsupport::TempDir dir("cli_inspect");

@@ -117,7 +117,7 @@ TEST_CASE("server errors map to typed exceptions with constraint, SQL and redact
   });
 }
 
-TEST_CASE("64 coroutines x 100 queries pipeline on one connection; one failure fails only itself", "[db][pipeline]") {
+TEST_CASE("64 coroutines x 100 queries pipeline on one connection, one failure fails only itself", "[db][pipeline]") {
   test::run([]() -> awaitable<void> {
     auto c = co_await test::pg::Connection::connect(test::db_options());
     constexpr int coroutines = 64, per = 100, bad_coroutine = 31, bad_index = 50;
@@ -501,7 +501,7 @@ std::string sqlstate_of(const std::exception_ptr& e) {
 }
 }  // namespace
 
-TEST_CASE("statements are prepared once per connection; eviction, stale plans, DISCARD and Parse errors",
+TEST_CASE("statements are prepared once per connection, eviction, stale plans, DISCARD and Parse errors",
           "[db][prepared]") {
   test::run([]() -> awaitable<void> {
     auto options = test::db_options();

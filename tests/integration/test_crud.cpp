@@ -34,7 +34,7 @@ using testdata::seed;
 using testdata::tables;
 }  // namespace
 
-TEST_CASE("create fills server defaults; get, filter, count, exists, order and slice read them back", "[db][crud]") {
+TEST_CASE("create fills server defaults, get, filter, count, exists, order and slice read them back", "[db][crud]") {
   test::SchemaDatabase db("crud");
   test::run([&]() -> awaitable<void> {
     co_await tables(db);
@@ -140,7 +140,7 @@ TEST_CASE("a stale save raises OptimisticLockError and changes nothing", "[db][c
   });
 }
 
-TEST_CASE("get: DoesNotExist and MultipleObjectsReturned carry the filters; get_or_none hides only not-found",
+TEST_CASE("get: DoesNotExist and MultipleObjectsReturned carry the filters, get_or_none hides only not-found",
           "[db][crud][get]") {
   test::SchemaDatabase db("crud");
   test::run([&]() -> awaitable<void> {
@@ -219,7 +219,7 @@ TEST_CASE("NULL lookups, ne with NULLs, escaped LIKE wildcards and empty IN (B1-
   });
 }
 
-TEST_CASE("validation happens before SQL; database errors name model, operation and constraint", "[db][crud][errors]") {
+TEST_CASE("validation happens before SQL, database errors name model, operation and constraint", "[db][crud][errors]") {
   test::SchemaDatabase db("crud");
   test::run([&]() -> awaitable<void> {
     co_await tables(db);
@@ -306,7 +306,7 @@ awaitable<void> add_user(std::string name) {
 }
 }  // namespace
 
-TEST_CASE("transaction: queries inside use its connection; commit publishes, an exception rolls back",
+TEST_CASE("transaction: queries inside use its connection, commit publishes, an exception rolls back",
           "[db][transaction]") {
   test::SchemaDatabase db("tx");
   test::run([&]() -> awaitable<void> {
@@ -426,7 +426,7 @@ TEST_CASE("transaction: a statement abandoned inside a transaction is never stor
   });
 }
 
-TEST_CASE("deadlines: QuerySet::timeout and DatabaseConfig::statement_timeout stop the statement on the server; "
+TEST_CASE("deadlines: QuerySet::timeout and DatabaseConfig::statement_timeout stop the statement on the server, "
           "inside a transaction only a rollback remains",
           "[db][timeout]") {
   test::SchemaDatabase db("deadline");
@@ -629,7 +629,7 @@ TEST_CASE("raw and raw_sql are parameterized and hydrate by column name", "[db][
   });
 }
 
-TEST_CASE("upsert and bulk_upsert insert or update on the conflict fields; bulk_delete counts", "[db][crud][upsert]") {
+TEST_CASE("upsert and bulk_upsert insert or update on the conflict fields, bulk_delete counts", "[db][crud][upsert]") {
   test::SchemaDatabase db("upsert");
   test::run([&]() -> awaitable<void> {
     co_await tables(db);
@@ -704,7 +704,7 @@ TEST_CASE("Paginator pages any query", "[db][crud][paginator]") {
   });
 }
 
-TEST_CASE("signals: create and save fire in order with created flags; a pre_* receiver vetoes", "[db][crud][signals]") {
+TEST_CASE("signals: create and save fire in order with created flags, a pre_* receiver vetoes", "[db][crud][signals]") {
   test::SchemaDatabase db("signals");
   std::vector<std::string> log;
   auto record = [&](std::string name) {
@@ -896,7 +896,7 @@ TEST_CASE("aggregate() returns one JSON object of the aggregates", "[db][crud][a
   });
 }
 
-TEST_CASE("select_for_update locks rows for the transaction; NOWAIT fails and SKIP LOCKED skips", "[db][crud][locking]") {
+TEST_CASE("select_for_update locks rows for the transaction, NOWAIT fails and SKIP LOCKED skips", "[db][crud][locking]") {
   test::SchemaDatabase db("lock");
   test::run([&]() -> awaitable<void> {
     co_await tables(db);

@@ -188,7 +188,7 @@ TEST_CASE("C2: too many connections is 53300, retried with backoff until the poo
   });
 }
 
-TEST_CASE("large values: max_result_bytes stops a result mid-stream; borrowed parameters; the pool drops grown buffers",
+TEST_CASE("large values: max_result_bytes stops a result mid-stream, borrowed parameters, the pool drops grown buffers",
           "[db][faults][memory]") {
   test::run([]() -> awaitable<void> {
     // A 4 MB result of 4,000 rows against a 1 MiB limit, over TCP: refused while it streams in

@@ -121,7 +121,7 @@ struct Client {
 };
 }  // namespace
 
-TEST_CASE("examples/http_service: 16 concurrent clients create, read, update and list notes; SIGTERM stops it "
+TEST_CASE("examples/http_service: 16 concurrent clients create, read, update and list notes, SIGTERM stops it "
           "cleanly",
           "[db][service]") {
   Service service;

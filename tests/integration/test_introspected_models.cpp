@@ -40,7 +40,7 @@ using introspected::Article;
 using introspected::ArticleCount;
 using introspected::LogLine;
 
-TEST_CASE("generated columns are computed by the server and never sent; tsvector is read as text", "[db][introspection]") {
+TEST_CASE("generated columns are computed by the server and never sent, tsvector is read as text", "[db][introspection]") {
   test::SchemaDatabase db("introspected");
   test::run([&]() -> awaitable<void> {
     co_await db.execute(
@@ -69,7 +69,7 @@ TEST_CASE("generated columns are computed by the server and never sent; tsvector
   });
 }
 
-TEST_CASE("a view's model reads and refuses writes; a table without a primary key refuses save and remove",
+TEST_CASE("a view's model reads and refuses writes, a table without a primary key refuses save and remove",
           "[db][introspection]") {
   test::SchemaDatabase db("introspected_ro");
   test::run([&]() -> awaitable<void> {

@@ -32,7 +32,7 @@ awaitable<bool> table_exists(const std::string& name) {
 }
 }  // namespace
 
-TEST_CASE("migrate applies in dependency order once; rollback runs the down sections", "[db][migrate]") {
+TEST_CASE("migrate applies in dependency order once, rollback runs the down sections", "[db][migrate]") {
   test::SchemaDatabase db("mg_apply");
   testsupport::TempDir dir("mg_apply");
   dir.write("0001_authors.sql", "-- +up\nCREATE TABLE authors (id int PRIMARY KEY);\n-- +down\nDROP TABLE authors;\n");
@@ -211,7 +211,7 @@ TEST_CASE("strict mode refuses a pending migration older than the latest applied
   });
 }
 
-TEST_CASE("a migration with BEGIN ATOMIC, dollar-quoted and DO bodies applies; a syntax error names its file line",
+TEST_CASE("a migration with BEGIN ATOMIC, dollar-quoted and DO bodies applies, a syntax error names its file line",
           "[db][migrate]") {
   test::SchemaDatabase db("mg_atomic");
   testsupport::TempDir dir("mg_atomic");

@@ -424,7 +424,7 @@ TEST_CASE("shared connections pipeline concurrent statements and never starve an
   });
 }
 
-TEST_CASE("session state never reaches the next borrower; the ORM's own statements cost no reset", "[db][pool][reset]") {
+TEST_CASE("session state never reaches the next borrower, the ORM's own statements cost no reset", "[db][pool][reset]") {
   test::run([]() -> awaitable<void> {
     Pool pool(co_await test::asio::this_coro::executor, test::db_options(), small(1));
     int pid = 0;

@@ -57,7 +57,7 @@ void ctl(const std::string& step) {
 }
 }  // namespace
 
-TEST_CASE("A6: target_session_attrs picks the server by role; a write on a standby is a ReadOnlyError", "[failover]") {
+TEST_CASE("A6: target_session_attrs picks the server by role, a write on a standby is a ReadOnlyError", "[failover]") {
   const int primary = std::stoi(env("PGPORT")), standby = std::stoi(env("TESTDB_STANDBY_PORT"));
   test::run([&]() -> awaitable<void> {
     auto rw = co_await test::pg::Connection::connect(both("read-write"));

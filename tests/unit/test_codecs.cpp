@@ -127,7 +127,7 @@ TEST_CASE("uuid", "[codec]") {
   CHECK(r != Uuid::random());
 }
 
-TEST_CASE("uuid v4 comes from the OS after fork(); v7 sorts in creation order and carries the time",
+TEST_CASE("uuid v4 comes from the OS after fork(), v7 sorts in creation order and carries the time",
           "[codec][uuid]") {
   // A per-thread engine copied into a child repeats the parent's next values: the OS's CSPRNG
   // does not. The child sends its UUID through a pipe.

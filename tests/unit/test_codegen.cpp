@@ -160,7 +160,7 @@ MATRX_MODEL(Book, orm::table("book")
   for (std::size_t i = 0; i < models.files.size(); ++i) CHECK(models.files[i].content == again.files[i].content);
 }
 
-TEST_CASE("codegen: a filter writes fewer models; a reference to one left out is kept by table name", "[codegen]") {
+TEST_CASE("codegen: a filter writes fewer models, a reference to one left out is kept by table name", "[codegen]") {
   const auto models = cg::generate_models(library_schema(), {.name_space = "lib", .filter = {.exclude = {"author"}}});
   for (const auto& f : models.files) CHECK(f.name != "author.hpp");
   const std::string& book = file(models, "book.hpp").content;
@@ -171,7 +171,7 @@ TEST_CASE("codegen: a filter writes fewer models; a reference to one left out is
   CHECK_THROWS_AS(cg::generate_models(library_schema(), {.name_space = "not a namespace"}), matrx::orm::ConfigurationError);
 }
 
-TEST_CASE("codegen: files whose content is unchanged are not rewritten; --dry-run writes nothing", "[codegen]") {
+TEST_CASE("codegen: files whose content is unchanged are not rewritten, --dry-run writes nothing", "[codegen]") {
   testsupport::TempDir dir("codegen_write");
   const std::vector<cg::GeneratedFile> files{{"a.hpp", "one\ntwo\n"}, {"b.hpp", "three\n"}};
   auto first = cg::write_files(dir.path, files);
@@ -189,7 +189,7 @@ TEST_CASE("codegen: files whose content is unchanged are not rewritten; --dry-ru
   CHECK(unchanged_on_disk.written.empty());  // the dry run wrote nothing
 }
 
-TEST_CASE("codegen: tables in a schema owned elsewhere become stub models; --schema limits the full models", "[codegen]") {
+TEST_CASE("codegen: tables in a schema owned elsewhere become stub models, --schema limits the full models", "[codegen]") {
   mg::SchemaDef s = library_schema();
   mg::TableDef users{.schema = "auth", .name = "users"};
   users.columns = {{.name = "id", .type = "uuid", .nullable = false}, {.name = "password", .type = "text"}};

@@ -21,7 +21,7 @@ constexpr const char* user_columns =
 std::string select_users(const std::string& rest) { return "SELECT " + std::string(user_columns) + rest; }
 }  // namespace
 
-TEST_CASE("annotate adds named expressions after the fields; aggregates group by the key", "[query][sql][annotate]") {
+TEST_CASE("annotate adds named expressions after the fields, aggregates group by the key", "[query][sql][annotate]") {
   auto qs = orm::objects<User>()
                 .filter("is_active", true)
                 .annotate("lower_name", orm::Lower(orm::F("username")))
@@ -43,7 +43,7 @@ TEST_CASE("annotate adds named expressions after the fields; aggregates group by
   CHECK_THROWS_AS(orm::objects<User>().order_by("-nope"), FieldError);
 }
 
-TEST_CASE("group_by selects the groups and annotations; having inlines aggregate aliases", "[query][sql][group]") {
+TEST_CASE("group_by selects the groups and annotations, having inlines aggregate aliases", "[query][sql][group]") {
   auto qs = orm::objects<User>()
                 .filter("age__gte", 18)
                 .group_by("role")
@@ -158,7 +158,7 @@ TEST_CASE("subqueries: correlated with OuterRef, in a lookup, and EXISTS", "[que
   CHECK_THROWS_WITH(orm::objects<User>().filter(Q("id__in", orm::F("age"))), Catch::Contains("takes a subquery"));
 }
 
-TEST_CASE("CTEs come first with their parameters; raw CTE placeholders are renumbered by a lexer", "[query][sql][cte]") {
+TEST_CASE("CTEs come first with their parameters, raw CTE placeholders are renumbered by a lexer", "[query][sql][cte]") {
   auto st = orm::objects<User>()
                 .filter("is_active", true)
                 .with_cte("young", "SELECT id FROM \"user\" WHERE age < $1 AND username <> '$1'", {Value(30)})

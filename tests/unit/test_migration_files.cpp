@@ -64,7 +64,7 @@ TEST_CASE("checksums are SHA-256 of the raw bytes: a CRLF copy differs", "[migra
   CHECK(lf.up == crlf.up);
 }
 
-TEST_CASE("a directory loads sorted; dependency order puts dependencies first, ties by name", "[migrate]") {
+TEST_CASE("a directory loads sorted, dependency order puts dependencies first, ties by name", "[migrate]") {
   testsupport::TempDir dir("migrations_order");
   dir.write("0001_initial.sql", "-- +up\nCREATE TABLE a (id int);\n-- +down\nDROP TABLE a;\n");
   dir.write("0003_c.sql", "-- depends: 0004_d\n-- +up\nSELECT 3;\n");

@@ -35,7 +35,7 @@ MATRX_MODEL(BadPet, orm::table("bad_pets").database("schema_bad"), (id, orm::pri
             (owner_id, orm::references<Owner>()))
 }  // namespace schema_unit
 
-TEST_CASE("the models' schema: columns, keys, constraints, junctions; a uuid/text mismatch is refused", "[schema]") {
+TEST_CASE("the models' schema: columns, keys, constraints, junctions, a uuid/text mismatch is refused", "[schema]") {
   const mg::SchemaDef s = mg::schema_from_models("schema_unit");
   REQUIRE(s.tables.size() == 3);
   CHECK(s.tables[0].name == "owners");
@@ -130,7 +130,7 @@ TEST_CASE("diff: new tables in foreign-key order, a cycle closed by ALTER TABLE,
   CHECK(plan.warnings.empty());
 }
 
-TEST_CASE("diff: defaults as the catalog prints them equal the model's; nothing to do is empty", "[schema]") {
+TEST_CASE("diff: defaults as the catalog prints them equal the model's, nothing to do is empty", "[schema]") {
   mg::TableDef db{.name = "t"};
   db.columns = {{.name = "id", .type = "integer", .nullable = false, .default_sql = "nextval('t_id_seq'::regclass)"},
                 {.name = "state", .type = "text", .nullable = false, .default_sql = "'new'::text"},

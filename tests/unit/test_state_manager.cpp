@@ -80,7 +80,7 @@ TEST_CASE("policies: short_term 10 min by default, instant 1 min, long_term 4 h,
   CHECK_FALSE(orm::cache::time_to_live(orm::model_info<cachemodels::Setting>()).has_value());
 }
 
-TEST_CASE("callers get copies; stats count hits, misses and evictions", "[cache]") {
+TEST_CASE("callers get copies, stats count hits, misses and evictions", "[cache]") {
   using M = cachemodels::Setting;
   StateManager<M>::clear_cache();
   const auto before = StateManager<M>::stats();
@@ -101,7 +101,7 @@ TEST_CASE("callers get copies; stats count hits, misses and evictions", "[cache]
   CHECK(after.size == 0);
 }
 
-TEST_CASE("a primary-key filter maps to the object's key; other filters do not", "[cache]") {
+TEST_CASE("a primary-key filter maps to the object's key, other filters do not", "[cache]") {
   using testmodels::Membership;
   using testmodels::User;
   const auto& U = orm::model_info<User>();
