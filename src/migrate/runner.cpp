@@ -35,7 +35,12 @@ asio::awaitable<Session> open_session(const RunOptions& options) {
                          ErrorContext{.operation = "migrate", .hint = "pass a direct URL (the server's own port)",
                                       .database = db.config().name});
   auto ex = co_await asio::this_coro::executor;
-  pg::Connection conn = co_await pg::Connection::connect(ex, db.config().connect_options());
+  // No prepared statements: until the pooler check below, this may be a pooler's connection,
+  // whose server session can hold another client's statement names (42P05); and migrations
+  // do not repeat statements.
+  pg::ConnectOptions direct = db.config().connect_options();
+  direct.statement_cache_size = 0;
+  pg::Connection conn = co_await pg::Connection::connect(ex, std::move(direct));
   // A backend busy in a long statement notices a dead client only when it next talks to it;
   // this makes it check, so a killed run's lock and transaction go away promptly (F2).
   co_await conn.execute("SET client_connection_check_interval = '2s'");
@@ -76,6 +81,8 @@ asio::awaitable<void> take_lock(Session& s, std::chrono::milliseconds timeout) {
   pg::Result holder = co_await s.conn.execute(
       "SELECT a.pid, coalesce(a.application_name, ''), a.backend_start::text FROM pg_locks l "
       "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+      // Advisory locks belong to a database: a run elsewhere on the server holds another lock.
+      "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND l.objsubid = 1 "
       "AND l.classid = (($1 >> 32) & 4294967295)::oid AND l.objid = ($1 & 4294967295)::oid",
       key);
   std::string who = "unknown";
